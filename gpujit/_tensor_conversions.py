@@ -142,15 +142,20 @@ class TensorConversions:
         return _ops()["aten::to.device"].public(self, dev, dtype if cast else None,
                                                 non_blocking, copy)
 
-    def cpu(self):
-        return self.to(_cpu)
+    def cpu(self, *, memory_format=None):
+        # (PyTorch's cpu() takes a memory format: x.cpu(memory_format=...) was refused)
+        if memory_format is None:
+            return self.to(_cpu)
+        return self.to(_cpu, memory_format=memory_format)
 
-    def cuda(self, device=None, non_blocking=False):
+    def cuda(self, device=None, non_blocking=False, *, memory_format=None):
         if device is None:
             device = "cuda"
         elif isinstance(device, int):
             device = _device_cls("cuda", device)
-        return self.to(device, non_blocking=non_blocking)
+        if memory_format is None:
+            return self.to(device, non_blocking=non_blocking)
+        return self.to(device, non_blocking=non_blocking, memory_format=memory_format)
 
     def type(self, dtype=None, non_blocking=False, **kwargs):  # noqa: A003
         """x.type(): PyTorch's type string ("torch.FloatTensor", "torch.cuda.LongTensor");

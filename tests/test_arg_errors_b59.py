@@ -288,3 +288,11 @@ def test_a_layout_or_device_of_another_type_is_the_parsers_type_error(call, msg)
         call()
     assert torch.ones(2, layout=torch.strided, device="cpu").layout is torch.strided
     assert torch.zeros(1, device=torch.device("cpu")).device.type == "cpu"
+
+
+def test_cpu_takes_a_memory_format():
+    x = torch.ones(1, 2, 3, 4)
+    y = x.cpu(memory_format=torch.channels_last)
+    assert y.is_contiguous(memory_format=torch.channels_last) and x.cpu() is x
+    with pytest.raises(TypeError):
+        x.cpu(torch.contiguous_format)      # (keyword-only, as PyTorch's)
