@@ -56,16 +56,29 @@ def _to_overload(args, dev, dtype, non_blocking, copy):
     Returns the leading device / dtype / tensor ones and non_blocking, copy; a call none of
     them takes (x.to('cpu', 'float64'), to(dtype='float32'), to(np.float32)) is PyTorch's
     parser TypeError."""
+    if non_blocking.__class__ is bool and copy.__class__ is bool and (
+            dtype is None or dtype.__class__ is _dt.dtype) and (
+            dev is None or dev.__class__ is str or dev.__class__ is _device_cls):
+        # (the common calls, x.to(dtype) / to(device) / to(other) / keywords, at once)
+        if not args:
+            return args, non_blocking, copy
+        if len(args) == 1:
+            c = args[0].__class__
+            if ((c is str or c is _device_cls) and dev is None) or (dtype is None and dev is None
+                                                                    and (c is _dt.dtype or isinstance(args[0], Tensor))):
+                return args, non_blocking, copy
     is_dtype, is_device = _is_dtype, _is_device
-    lead = 0
+    lead, ok = 0, True
     if args:
         a0 = args[0]
         if isinstance(a0, Tensor) or (is_dtype(a0) and a0 is not None):
-            lead = 1
+            lead = 1        # (those overloads take no dtype= or device=)
+            ok = dtype is None and dev is None
         elif is_device(a0):
             lead = 2 if len(args) > 1 and (args[1] is None or is_dtype(args[1])) else 1
+            ok = dev is None and (lead == 1 or dtype is None)
     rest = args[lead:]
-    ok = lead or not args
+    ok = ok and (lead or not args)
     ok = ok and len(rest) <= 2 and all(isinstance(v, bool) for v in rest)
     ok = ok and (dtype is None or is_dtype(dtype)) and (dev is None or is_device(dev))
     ok = ok and isinstance(non_blocking, bool) and isinstance(copy, bool)

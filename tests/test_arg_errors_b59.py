@@ -296,3 +296,18 @@ def test_cpu_takes_a_memory_format():
     assert y.is_contiguous(memory_format=torch.channels_last) and x.cpu() is x
     with pytest.raises(TypeError):
         x.cpu(torch.contiguous_format)      # (keyword-only, as PyTorch's)
+
+
+@pytest.mark.parametrize("call, got", [
+    # (PyTorch's three overloads: the tensor and dtype ones take no dtype= or device=)
+    (lambda x: x.to(torch.float64, device="cpu"), r"\(torch.dtype, device=str\)"),
+    (lambda x: x.to(torch.float64, dtype=torch.float32), r"\(torch.dtype, dtype=torch.dtype\)"),
+    (lambda x: x.to("cpu", device="cpu"), r"\(str, device=str\)"),
+    (lambda x: x.to(x, device="cpu"), r"\(Tensor, device=str\)"),
+    (lambda x: x.to(x, dtype=torch.float64), r"\(Tensor, dtype=torch.dtype\)"),
+])
+def test_to_refuses_a_keyword_its_overload_has_not(call, got):
+    with pytest.raises(TypeError, match=r"to\(\) received an invalid combination of arguments - "
+                                        r"got " + got):
+        call(_x())
+    assert _x().to("cpu", dtype=torch.float64).dtype is torch.float64
