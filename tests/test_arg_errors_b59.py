@@ -311,3 +311,20 @@ def test_to_refuses_a_keyword_its_overload_has_not(call, got):
                                         r"got " + got):
         call(_x())
     assert _x().to("cpu", dtype=torch.float64).dtype is torch.float64
+
+
+@pytest.mark.parametrize("call, msg", [
+    # (ATen's check_from_to_in_range, as random_'s: these drew wrapped values)
+    (lambda: torch.randint(0, 300, (2,), dtype=torch.uint8), "to - 1 is out of bounds for unsigned char"),
+    (lambda: torch.randint(-129, 0, (2,), dtype=torch.int8), "from is out of bounds for signed char"),
+    (lambda: torch.randint(3, (2,), dtype=torch.bool), "to - 1 is out of bounds for bool"),
+    (lambda: torch.randint(0, 2 ** 31 + 1, (2,), dtype=torch.int32), "to - 1 is out of bounds for int"),
+    (lambda: torch.randint_like(torch.zeros(2, dtype=torch.uint8), 300), "to - 1 is out of bounds"),
+    (lambda: torch.randint_like(torch.zeros(2, dtype=torch.int8), -200, 0), "from is out of bounds"),
+])
+def test_randint_of_bounds_its_dtype_cannot_hold(call, msg):
+    with pytest.raises(RuntimeError, match=msg):
+        call()
+    r = torch.randint(0, 256, (50,), dtype=torch.uint8)
+    assert r.dtype is torch.uint8 and int(r.max()) <= 255
+    assert torch.randint(-128, 128, (5,), dtype=torch.int8).dtype is torch.int8
