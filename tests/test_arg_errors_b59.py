@@ -328,3 +328,22 @@ def test_randint_of_bounds_its_dtype_cannot_hold(call, msg):
     r = torch.randint(0, 256, (50,), dtype=torch.uint8)
     assert r.dtype is torch.uint8 and int(r.max()) <= 255
     assert torch.randint(-128, 128, (5,), dtype=torch.int8).dtype is torch.int8
+
+
+@pytest.mark.parametrize("call", [
+    lambda: torch.empty(2 ** 40), lambda: torch.ones(2).repeat(2 ** 40),
+    lambda: torch.randperm(2 ** 40), lambda: torch.ones(2 ** 20, 1) + torch.ones(1, 2 ** 21),
+])
+def test_an_allocation_that_fails_is_pytorchs_allocator_error(call):
+    # (NumPy's MemoryError 'Unable to allocate 4.00 TiB ...': PyTorch's RuntimeError, still
+    # a MemoryError too)
+    with pytest.raises(RuntimeError, match="DefaultCPUAllocator: can't allocate memory: you "
+                                           "tried to allocate [0-9]+ bytes") as e:
+        call()
+    assert isinstance(e.value, MemoryError)
+
+
+def test_sizes_whose_product_overflows():
+    with pytest.raises(RuntimeError, match=r"Storage size calculation overflowed with "
+                                           r"sizes=\[2147483648, 2147483648\]"):
+        torch.zeros(2 ** 31, 2 ** 31)     # (NumPy's 'array is too big' ValueError)

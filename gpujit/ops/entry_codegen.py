@@ -390,6 +390,8 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     # computes inf / nan silently (the impl writes no input: the result is written after)
     L.append("    except RuntimeWarning:")
     L.append(f"        r = _quiet(_impl, xp, {call_args})")
+    L.append("    except MemoryError as e:")     # (NumPy's: PyTorch's allocator error)
+    L.append("        raise _oom(e) from None")
     L.append("    if type(r) is not _nd and dev is _cpu:")
     L.append("        r = _np.asarray(r)")
     L.append("    if r.dtype != ot.np:")
@@ -627,6 +629,9 @@ def _gen_generic(op, fname, consts, hook=None):
         # which may have written part of it)
         L.append("    except RuntimeWarning:")
         L.append(f"        r = _quiet(_impl, xp, {call_args})")
+    # (NumPy's MemoryError, torch.empty(2**40): PyTorch's allocator RuntimeError)
+    L.append("    except MemoryError as e:")
+    L.append("        raise _oom(e) from None")
     if op.cross_device == "keep":
         # (aten::to.other: the result is on other's device, not self's)
         L.append("    dev = _devof(r)")
@@ -937,7 +942,7 @@ def _base_namespace():
               _opdev=_r._operand_device, _index_devices=_r._index_devices,
               _sk=_r.scalar_kind, _zkn=_r.zero_dim_operand_kind,
               _WrappedOperand=_r.WrappedOperand, _unwn=_r.unwrap_number, _unwrap_for=_r.unwrap_for,
-              _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view, _wrap_untracked=_r.wrap_untracked, _devof=_device_of_array,
+              _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _oom=_r.allocation_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view, _wrap_untracked=_r.wrap_untracked, _devof=_device_of_array,
               _finish_inplace=_r.finish_inplace, _resolve=resolve,
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _checkn=_r.checked_number, _DF16=_dt.float16, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error, _no_tensor=_r.no_tensor_error, _numbers_call=_numbers_only_call,

@@ -998,6 +998,31 @@ def negative_size_error(op, values):
     return None
 
 
+class CPUAllocationError(RuntimeError, MemoryError):
+    """PyTorch's DefaultCPUAllocator error (a RuntimeError; a MemoryError too, as NumPy's
+    that it replaces)."""
+
+
+def allocation_error(exc):
+    """NumPy's MemoryError ('Unable to allocate 4.00 TiB for an array with shape (2**40,)
+    and data type float32') in PyTorch's CPU allocator's words."""
+    import re
+    m = re.search(r"with shape \(([\d,\s]*)\) and data type (\w+)", str(exc))
+    if m is None:
+        return CPUAllocationError(f"DefaultCPUAllocator: can't allocate memory: {exc}")
+    n = 1
+    for s in m.group(1).split(","):
+        if s.strip():
+            n *= int(s)
+    try:
+        n *= np.dtype(m.group(2)).itemsize
+    except TypeError:
+        pass
+    return CPUAllocationError(f"[enforce fail at alloc_cpu.cpp:127] err == 0. "
+                              f"DefaultCPUAllocator: can't allocate memory: you tried to "
+                              f"allocate {n} bytes. Error code 12 (Cannot allocate memory)")
+
+
 def numpy_broadcast_error(exc, op=None, values=None):
     """NumPy's 'operands could not be broadcast together with shapes (2,4) (3,)' ValueError
     raised inside an op's body as PyTorch's RuntimeError ('The size of tensor a (4) must
@@ -1008,6 +1033,12 @@ def numpy_broadcast_error(exc, op=None, values=None):
     if msg == _NP_NEGATIVE and op is not None:
         e = negative_size_error(op, values)
         return exc if e is None else e
+    if msg.startswith(("array is too big", "Maximum allowed dimension exceeded")):
+        # (sizes whose product overflows: c10's storage size check, torch.zeros(2**31, 2**31))
+        sizes = next((list(v) for v in values or () if isinstance(v, (list, tuple)) and v
+                      and all(type(x) is int for x in v)), None)
+        return RuntimeError("Storage size calculation overflowed" +
+                            (f" with sizes={sizes}" if sizes is not None else ""))
     import re
     if msg.startswith(_NP_BCAST):
         found = re.findall(r"\(([\d,\s]*)\)", msg[len(_NP_BCAST):])
