@@ -347,3 +347,18 @@ def test_sizes_whose_product_overflows():
     with pytest.raises(RuntimeError, match=r"Storage size calculation overflowed with "
                                            r"sizes=\[2147483648, 2147483648\]"):
         torch.zeros(2 ** 31, 2 ** 31)     # (NumPy's 'array is too big' ValueError)
+
+
+@pytest.mark.parametrize("edges, vals, hist", [
+    # (torch 2.13's counts: ATen's binary search over the edges as given; NumPy's
+    # "bins must increase monotonically" ValueError leaked)
+    ([2., 1.], [1., 1.], [0.]),
+    ([0., 2., 1.], [0.5, 1., 0.2, 3.], [3., 0.]),
+    ([0., 3., 1., 4.], [0.5, 2., 3.5, 4.], [1., 0., 3.]),
+    ([5., 0., 10.], [1., 6., 10.], [0., 2.]),
+])
+def test_histogram_of_bins_that_do_not_increase(edges, vals, hist):
+    r = torch.histogram(torch.tensor(vals), bins=torch.tensor(edges))
+    assert r.hist.tolist() == hist and r.bin_edges.tolist() == edges
+    w = torch.histogram(torch.tensor(vals), bins=torch.tensor(edges), weight=torch.tensor(vals))
+    assert w.hist.shape == (len(edges) - 1,)

@@ -818,8 +818,37 @@ def _histogram(xp, self, bins, range, weight, density):
         edges = xp.linspace(lo, hi, bins + 1).astype(dt).astype(np.float64)
     else:
         edges = bins.reshape(-1).astype(np.float64)
+        if edges.size > 1 and bool((edges[1:] < edges[:-1]).any()):
+            return _histogram_unsorted(xp, x, w, edges, density).astype(dt), edges.astype(dt)
     hist, _ = xp.histogram(x, bins=edges, weights=w, density=density)
     return hist.astype(dt), edges.astype(dt)
+
+
+def _histogram_unsorted(xp, x, w, edges, density):
+    """Bins that do not increase, counted as ATen's histogramdd kernel counts them (NumPy
+    refuses them: its ValueError leaked): a value between the first and the last edge goes
+    to the bin its binary search (upper bound) finds, the last edge inclusive."""
+    nb = edges.size - 1
+    keep = (x >= edges[0]) & (x <= edges[-1])
+    v = x[keep]
+    # (std::upper_bound's steps, element-wise: NumPy's searchsorted halves otherwise on
+    # edges that are not sorted)
+    first = xp.zeros(v.shape, np.int64)
+    count = xp.full(v.shape, edges.size, np.int64)
+    while bool((count > 0).any()):
+        step = count // 2
+        it = first + step
+        go = (count > 0) & ~(v < edges[xp.minimum(it, edges.size - 1)])
+        first = xp.where(go, it + 1, first)
+        count = xp.where(count > 0, xp.where(go, count - step - 1, step), 0)
+    pos = first - 1
+    pos = xp.where(pos == nb, nb - 1, pos)
+    ok = (pos >= 0) & (pos < nb)
+    wk = None if w is None else w[keep][ok]
+    hist = xp.bincount(pos[ok], weights=wk, minlength=nb).astype(np.float64)[:nb]
+    if density:
+        hist = hist / (hist.sum() * (edges[1:] - edges[:-1]))
+    return hist
 
 
 @op("aten::histogram.bin_ct(Tensor self, int bins=100, *, float[]? range=None, "
