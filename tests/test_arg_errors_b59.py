@@ -362,3 +362,19 @@ def test_histogram_of_bins_that_do_not_increase(edges, vals, hist):
     assert r.hist.tolist() == hist and r.bin_edges.tolist() == edges
     w = torch.histogram(torch.tensor(vals), bins=torch.tensor(edges), weight=torch.tensor(vals))
     assert w.hist.shape == (len(edges) - 1,)
+
+
+@pytest.mark.parametrize("call, msg", [
+    # (an array is no Number, a 0-dim one neither: these computed elementwise)
+    (lambda: _F.elu(_x(), np.ones(3)), r"elu\(\): argument 'alpha' \(position 2\) must be Number, "
+                                       r"not numpy.ndarray"),
+    (lambda: _F.softplus(_x(), np.array(1.0)), r"softplus\(\): argument 'beta'"),
+    (lambda: _F.leaky_relu(_x(), np.ones(2)), r"argument 'negative_slope'"),
+    (lambda: _x().add(1, alpha=np.ones(2)), r"add\(\): argument 'alpha' must be Number"),
+    (lambda: _F.poisson_nll_loss(_x(), 1.5), r"poisson_nll_loss\(\): argument 'target' "
+                                             r"\(position 2\) must be Tensor, not float"),
+])
+def test_an_array_for_a_number_is_the_parsers_type_error(call, msg):
+    with pytest.raises(TypeError, match=msg):
+        call()
+    assert _F.elu(_x(), np.float64(1.0)).shape == (2,)      # (a NumPy scalar is a number)

@@ -272,6 +272,8 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
                      reduce: Optional[bool] = None, reduction: str = "mean"):
     """exp(input) - target * input (log_input), input - target * log(input + eps)
     otherwise; full adds Stirling's approximation of log(target!) where target > 1."""
+    if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
+        _tensor_args("poisson_nll_loss", "input target", input, target)
     reduction = _reduction(size_average, reduce, reduction)
     if reduction != "none" and reduction != "mean" and reduction != "sum":
         raise ValueError(str(reduction) + " is not a valid value for reduction")

@@ -605,6 +605,10 @@ def number_arg(op, n, v, numpy=False, method=False):
                             f"{type(v).__name__}")
     if numpy and isinstance(v, NUMPY_NUMBERS):
         return numpy_number(v)
+    if numpy and isinstance(v, np.ndarray):
+        # (an array is no Number, 0-dim too: F.elu(x, np.ones(3)) computed elementwise)
+        raise TypeError(f"{_arg_where(op, n, method)} must be "
+                        f"{_TYPE_WORDS[op.schema.arguments[n].type.base]}, not numpy.ndarray")
     if v is None or isinstance(v, (str, bytes, list, tuple, dict, set)):
         # (None for a number that is not Optional, the entry point's test lets through only
         # where it is; a str or a list reached the body: threshold(x, 2, None) computed
