@@ -849,6 +849,8 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
     from . import as_tensor
     if _registry.dispatch_state.tracing is not None:
         raise RuntimeError("sparse_coo_tensor: gpujit's tracer does not record sparse tensors")
+    if dtype is not None:
+        dtype = _dt.dtype_param(dtype, "sparse_coo_tensor(): argument 'dtype'")
     v = as_tensor(values, dtype=dtype, device=device)
     i = as_tensor(indices, device=v.device)
     if i._dtype is not _dt.int64:

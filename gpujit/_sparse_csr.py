@@ -60,7 +60,8 @@ def _layout_name(layout):
         _NAMES.update({_dt.sparse_csr: "SparseCsr", _dt.sparse_csc: "SparseCsc",
                        _dt.sparse_bsr: "SparseBsr", _dt.sparse_bsc: "SparseBsc",
                        _dt.sparse_coo: "Sparse", _dt.strided: "Strided"})
-    return _NAMES[layout]
+    # (no layout given: c10's word for it; another value: its repr, not a KeyError)
+    return "none" if layout is None else _NAMES.get(layout, repr(layout))
 
 
 class SparseCsrTensor(Tensor):

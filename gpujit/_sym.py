@@ -101,7 +101,9 @@ def get_device_module(device=None):
 
 
 def is_distributed(tensor) -> bool:
-    """False: gpujit's tensors are never distributed."""
+    """False: gpujit's tensors are never distributed (a non-Tensor: PyTorch's TypeError)."""
+    from .ops.parser_errors import tensor_args
+    tensor_args("is_distributed", "input", tensor)
     return False
 
 

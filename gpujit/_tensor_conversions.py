@@ -32,6 +32,67 @@ _COPY_NEW = ("To copy construct from a tensor, it is recommended to use "
              ".requires_grad_(True), rather than tensor.new_tensor(sourceTensor).")
 
 
+_TO_SIGNATURES = (
+    " * (torch.device device = None, torch.dtype dtype = None, bool non_blocking = False, "
+    "bool copy = False, *, torch.memory_format memory_format = None)\n"
+    " * (torch.dtype dtype, bool non_blocking = False, bool copy = False, *, "
+    "torch.memory_format memory_format = None)\n"
+    " * (Tensor tensor, bool non_blocking = False, bool copy = False, *, "
+    "torch.memory_format memory_format = None)\n")
+
+
+def _is_dtype(v):
+    return v.__class__ is _dt.dtype or _dt.python_type_dtype(v) is not None
+
+
+def _is_device(v):
+    return v is None or isinstance(v, (str, _device_cls)) or (
+        isinstance(v, int) and not isinstance(v, bool))
+
+
+def _to_overload(args, dev, dtype, non_blocking, copy):
+    """Tensor.to's positional arguments read as PyTorch's three overloads read them: (device,
+    dtype, non_blocking, copy), (dtype, non_blocking, copy), (tensor, non_blocking, copy).
+    Returns the leading device / dtype / tensor ones and non_blocking, copy; a call none of
+    them takes (x.to('cpu', 'float64'), to(dtype='float32'), to(np.float32)) is PyTorch's
+    parser TypeError."""
+    if non_blocking.__class__ is bool and copy.__class__ is bool and (
+            dtype is None or dtype.__class__ is _dt.dtype) and (
+            dev is None or dev.__class__ is str or dev.__class__ is _device_cls):
+        # (the common calls, x.to(dtype) / to(device) / to(other) / keywords, at once)
+        if not args:
+            return args, non_blocking, copy
+        if len(args) == 1:
+            c = args[0].__class__
+            if ((c is str or c is _device_cls) and dev is None) or (dtype is None and dev is None
+                                                                    and (c is _dt.dtype or isinstance(args[0], Tensor))):
+                return args, non_blocking, copy
+    is_dtype, is_device = _is_dtype, _is_device
+    lead, ok = 0, True
+    if args:
+        a0 = args[0]
+        if isinstance(a0, Tensor) or (is_dtype(a0) and a0 is not None):
+            lead = 1        # (those overloads take no dtype= or device=)
+            ok = dtype is None and dev is None
+        elif is_device(a0):
+            lead = 2 if len(args) > 1 and (args[1] is None or is_dtype(args[1])) else 1
+            ok = dev is None and (lead == 1 or dtype is None)
+    rest = args[lead:]
+    ok = ok and (lead or not args)
+    ok = ok and len(rest) <= 2 and all(isinstance(v, bool) for v in rest)
+    ok = ok and (dtype is None or is_dtype(dtype)) and (dev is None or is_device(dev))
+    ok = ok and isinstance(non_blocking, bool) and isinstance(copy, bool)
+    if not ok:
+        from .ops.parser_errors import _arg_desc
+        kw = {k: v for k, v in (("dtype", dtype), ("device", dev)) if v is not None}
+        raise TypeError(f"to() received an invalid combination of arguments - got "
+                        f"{_arg_desc(args, kw)}, but expected one of:\n" + _TO_SIGNATURES)
+    if rest:
+        non_blocking = rest[0]
+        copy = rest[1] if len(rest) > 1 else copy
+    return args[:lead], non_blocking, copy
+
+
 class TensorConversions:
     """The conversion methods of Tensor (set on it by tensor.py)."""
 
@@ -45,20 +106,18 @@ class TensorConversions:
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         like = None
+        args, non_blocking, copy = _to_overload(args, dev, dtype, non_blocking, copy)
         for a in args:
             if a is None:
                 continue    # (x.to(device) with device None: torch's Device? / ScalarType?)
             if isinstance(a, Tensor):
                 dev, dtype, like = a._device, a._dtype, a
-            elif isinstance(a, (_dt.dtype, _dt.MissingDtype)) or a in (bool, int, float):
-                dtype = a
-            elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
+            elif isinstance(a, (str, _device_cls, int)):
                 dev = a
-            elif isinstance(a, bool):
-                non_blocking = a
             else:
-                raise TypeError(f"to() received an invalid argument {a!r}; expected a dtype, a "
-                                f"device or a Tensor")
+                dtype = a
+        if dtype is not None and dtype.__class__ is not _dt.dtype:
+            dtype = _dt.python_type_dtype(dtype)    # (float is float64; _to_overload checked)
         cast = dtype is not None
         moved = dev is not None
         dtype = self._dtype if dtype is None else _dt.scalar_type_arg(dtype) if isinstance(
@@ -96,17 +155,22 @@ class TensorConversions:
         return _ops()["aten::to.device"].public(self, dev, dtype if cast else None,
                                                 non_blocking, copy)
 
-    def cpu(self):
-        return self.to(_cpu)
+    def cpu(self, *, memory_format=None):
+        # (PyTorch's cpu() takes a memory format: x.cpu(memory_format=...) was refused)
+        if memory_format is None:
+            return self.to(_cpu)
+        return self.to(_cpu, memory_format=memory_format)
 
-    def cuda(self, device=None, non_blocking=False):
+    def cuda(self, device=None, non_blocking=False, *, memory_format=None):
         if device is None:
             device = "cuda"
         elif isinstance(device, int):
             device = _device_cls("cuda", device)
-        return self.to(device, non_blocking=non_blocking)
+        if memory_format is None:
+            return self.to(device, non_blocking=non_blocking)
+        return self.to(device, non_blocking=non_blocking, memory_format=memory_format)
 
-    def type(self, dtype=None, non_blocking=False, **kwargs):
+    def type(self, dtype=None, non_blocking=False, **kwargs):  # noqa: A003
         """x.type(): PyTorch's type string ("torch.FloatTensor", "torch.cuda.LongTensor");
         x.type(dtype or type string): x itself when already of that type, else a copy of
         it (a string's "cuda." or its absence also chooses the device, as in PyTorch)."""
@@ -130,6 +194,13 @@ class TensorConversions:
             if cuda == self.is_cuda:
                 return self.to(dt, non_blocking=non_blocking)
             return self.to("cuda" if cuda else "cpu", dt, non_blocking=non_blocking)
+        if not isinstance(dtype, (_dt.dtype, _dt.MissingDtype)):
+            # (PyTorch's: another class is no tensor type, x.type(float) / type(np.float64))
+            if isinstance(dtype, type):
+                mod = dtype.__module__
+                raise ValueError(f"invalid type: "
+                                 f"'{dtype.__qualname__ if mod == 'builtins' else mod + '.' + dtype.__qualname__}'")
+            raise TypeError("dtype must be a type, str, or dtype object")
         dt = _dt.to_dtype(dtype)
         if dt is self._dtype:
             return self
@@ -190,6 +261,8 @@ class TensorConversions:
         from ._frames import warn_if_user_called
         if isinstance(data, Tensor):
             warn_if_user_called(_COPY_NEW, sys._getframe(1))
+        if dtype is not None:
+            dtype = _dt.dtype_param(dtype, "new_tensor(): argument 'dtype'")
         with warnings.catch_warnings():     # (torch.tensor's own words are not these)
             warnings.filterwarnings("ignore", message="To copy construct from a tensor")
             return tensor(data, dtype=dtype or self._dtype, device=device or self._device,

@@ -53,6 +53,15 @@ class device:
         if isinstance(spec, int) and not isinstance(spec, bool):   # device(0) is cuda:0
             spec, index = "cuda", spec
         if not isinstance(spec, str):
+            if type(spec).__module__ != "torch":
+                # (device(3.5), device(None): PyTorch's parser TypeError, not a device
+                # string's error)
+                t = type(spec)
+                name = t.__name__ if t.__module__ == "builtins" else \
+                    f"{t.__module__}.{t.__qualname__}"
+                raise TypeError(f"device() received an invalid combination of arguments - got "
+                                f"({name}), but expected one of:\n * (torch.device device)\n"
+                                f" * (str type, int index = -1)\n")
             spec = str(spec)   # e.g. a torch.device
         key = (spec, index)
         d = _INTERNED.get(key)

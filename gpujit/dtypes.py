@@ -331,8 +331,10 @@ def to_dtype(spec) -> dtype:
         return bool
     if spec is _builtin_int:
         return int64
-    if spec is _builtin_float:
-        return get_default_dtype()
+    if spec is _builtin_float:      # (C's double, as PyTorch's parser: not the default dtype)
+        return float64
+    if spec is complex:
+        return complex128
     if isinstance(spec, str):
         name = spec[6:] if spec.startswith("torch.") else spec
         name = name[7:] if name.startswith("gpujit.") else name
@@ -348,6 +350,34 @@ def to_dtype(spec) -> dtype:
     except TypeError:
         raise TypeError(f"{spec!r} is not a dtype gpujit knows; use one of "
                         + ", ".join("gpujit." + d.name for d in EVERY)) from None
+
+
+def python_type_dtype(spec):
+    """The dtype PyTorch's argument parser reads spec as where a torch.dtype is wanted, or
+    None: a dtype (float8's subclass, a quantized or missing one: their own errors later),
+    Python's bool / int / float / complex (float64 and complex128 whatever the default
+    dtype: torch.ones(2, dtype=float) is float64), a torch.dtype from interop. No str, int
+    code or NumPy dtype: PyTorch's parser refuses them."""
+    if isinstance(spec, (dtype, MissingDtype)):
+        return spec
+    if spec is _builtin_float or spec is complex or spec is _builtin_bool or \
+            spec is _builtin_int:
+        return to_dtype(spec)
+    if type(spec).__module__ == "torch" and type(spec).__name__ == "dtype":
+        return to_dtype(str(spec))
+    return None
+
+
+def dtype_param(spec, where):
+    """python_type_dtype(spec), else PyTorch's parser TypeError for a parameter that takes a
+    torch.dtype: where is "tensor(): argument 'dtype'" (a str, an int, a NumPy dtype)."""
+    d = python_type_dtype(spec)
+    if d is None:
+        t = type(spec)
+        name = t.__name__ if t.__module__ == "builtins" or t.__flags__ & (1 << 9) \
+            else f"{t.__module__}.{t.__qualname__}"
+        raise TypeError(f"{where} must be torch.dtype, not {name}")
+    return d
 
 
 # TorchScript's ScalarType codes (c10::ScalarType): a graph's dtype argument is an int
@@ -415,7 +445,9 @@ def get_default_complex_dtype() -> dtype:
 
 def set_default_dtype(d) -> None:
     global _default_float
-    d = to_dtype(d)
+    if not isinstance(d, dtype):    # (PyTorch's: no str, NumPy dtype or Python float either)
+        raise TypeError("invalid dtype object: only floating-point types are supported as "
+                        "the default type")
     if d.category != FLOATING:
         raise TypeError("only floating-point types are supported as the default type")
     _default_float = d
@@ -428,6 +460,9 @@ def promote_types(type1: dtype, type2: dtype) -> dtype:
     """PyTorch's promoteTypes for two dtypes (not NumPy's table); torch.promote_types's
     parameter names."""
     a, b = type1, type2
+    if a.__class__ is not dtype or b.__class__ is not dtype:    # (float8's is a subclass)
+        a = dtype_param(a, "promote_types(): argument 'type1' (position 1)")
+        b = dtype_param(b, "promote_types(): argument 'type2' (position 2)")
     if a is b:
         return a
     if a in _FLOAT8 or b in _FLOAT8:
@@ -549,12 +584,13 @@ def result_type(*operands) -> dtype:
 
 def can_cast(from_: dtype, to: dtype) -> _builtin_bool:
     """torch.can_cast: casting is allowed unless it lowers the category (float->int, int->bool)."""
-    return to_dtype(from_).category <= to_dtype(to).category
+    return dtype_param(from_, "can_cast(): argument 'from_' (position 1)").category <= \
+        dtype_param(to, "can_cast(): argument 'to' (position 2)").category
 
 
 class iinfo:
     def __init__(self, d):
-        d = to_dtype(d)
+        d = dtype_param(d, "iinfo(): argument 'type' (position 1)")
         if d.category >= FLOATING:
             raise TypeError(f"iinfo takes an integer dtype, got {d!r}")
         if d is bool:
@@ -573,7 +609,8 @@ class iinfo:
 
 class finfo:
     def __init__(self, d=None):
-        d = to_dtype(d) if d is not None else _default_float
+        d = dtype_param(d, "finfo(): argument 'type' (position 1)") if d is not None \
+            else _default_float
         if d.category < FLOATING:
             raise TypeError("torch.finfo() requires a floating point input type. Use "
                             "torch.iinfo to handle 'torch.finfo'")

@@ -615,7 +615,10 @@ class Tensor:
             a = a.get()     # (a meta tensor's: "Cannot copy out of meta tensor; no data!")
         return a.tolist()
 
-    def numpy(self, force=False):
+    def numpy(self, *, force=False):
+        if force.__class__ is not bool:     # (PyTorch's parser: keyword-only, a bool)
+            raise TypeError(f"numpy(): argument 'force' must be bool, not "
+                            f"{type(force).__name__}")
         _no_storage_in_transform()
         if _registry.dispatch_state.vmap is not None:
             from .func._vmap import check_escape

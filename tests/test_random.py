@@ -37,7 +37,7 @@ def test_manual_seed_returns_the_default_generator_and_sets_initial_seed():
     assert gpujit.initial_seed() == 7
     gpujit.manual_seed(-1)            # negative seeds wrap to 64 bits, as in PyTorch
     assert gpujit.initial_seed() == 2 ** 64 - 1
-    with pytest.raises(RuntimeError, match="Overflow"):
+    with pytest.raises(ValueError, match="Overflow when unpacking long long"):
         gpujit.manual_seed(2 ** 64)
 
 

@@ -152,6 +152,10 @@ def _script(obj, example_inputs):
             f"keyword-only arguments with defaults ({type(obj).__name__}.__call__)",
             hint="give the class a __prepare_scriptable__ that returns a scriptable "
                  "function or module")
+    if not inspect.isfunction(obj) and type(obj).__module__ == "builtins" and \
+            not inspect.isbuiltin(obj):
+        # (torch.jit.script(3), script(None): PyTorch's TypeError, from its class lookup)
+        raise TypeError(f"{type(obj)} is a built-in class")
     if not inspect.isfunction(obj):
         raise FrontendError(
             f"gpujit.script compiles Python functions; got {type(obj).__name__} "

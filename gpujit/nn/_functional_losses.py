@@ -8,6 +8,7 @@ import warnings
 from typing import Callable, Optional
 
 import gpujit as _gpujit
+from ..ops.parser_errors import tensor_args as _tensor_args
 
 from . import functional as F
 from ._dtype_names import short_dtype_name as _short_dtype_name
@@ -128,6 +129,8 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0,
                           size_average: Optional[bool] = None, reduce: Optional[bool] = None,
                           reduction: str = "mean"):
     """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1."""
+    if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
+        _tensor_args("cosine_embedding_loss", "input1 input2 target", input1, input2, target)
     reduction = _reduction(size_average, reduce, reduction)
     targ_dim = target.dim()
     if targ_dim != 1 and targ_dim != 0:
@@ -192,6 +195,8 @@ def multilabel_margin_loss(input, target, size_average: Optional[bool] = None,
                            reduce: Optional[bool] = None, reduction: str = "mean"):
     """sum over target classes j (target's leading entries before the first -1) and
     non-target classes i of max(0, 1 - (x[j] - x[i])), divided by the class count."""
+    if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
+        _tensor_args("multilabel_margin_loss", "input target", input, target)
     reduction = _reduction(size_average, reduce, reduction)
     nd = input.dim()
     if not ((nd <= 1 and input.numel() != 0) or (nd == 2 and input.size(1) != 0)):
@@ -225,6 +230,8 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0,
                       reduction: str = "mean"):
     """sum over classes j != y of max(0, margin - x[y] + x[j])^p (times weight[y]),
     divided by the class count."""
+    if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
+        _tensor_args("multi_margin_loss", "input target", input, target)
     reduction = _reduction(size_average, reduce, reduction)
     if p != 1 and p != 2:
         raise ValueError("only p == 1 and p == 2 supported")
@@ -265,6 +272,8 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
                      reduce: Optional[bool] = None, reduction: str = "mean"):
     """exp(input) - target * input (log_input), input - target * log(input + eps)
     otherwise; full adds Stirling's approximation of log(target!) where target > 1."""
+    if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
+        _tensor_args("poisson_nll_loss", "input target", input, target)
     reduction = _reduction(size_average, reduce, reduction)
     if reduction != "none" and reduction != "mean" and reduction != "sum":
         raise ValueError(str(reduction) + " is not a valid value for reduction")
@@ -321,6 +330,8 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
                         reduction: str = "mean"):
     """max(0, margin + d(a, p) - d(a, n)), d the p-norm pairwise distance (swap: d(a, n)
     is min(d(a, n), d(p, n)))."""
+    if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
+        _tensor_args("triplet_margin_loss", "anchor positive negative", anchor, positive, negative)
     reduction = _reduction(size_average, reduce, reduction)
     a_dim = anchor.dim()
     p_dim = positive.dim()

@@ -9,6 +9,7 @@ import gpujit as _gpujit
 from gpujit.tensor import Tensor
 from . import functional as F
 from ._dtype_names import short_dtype_name as _short_dtype_name
+from ..ops.parser_errors import tensor_args as _tensor_args
 
 PUBLIC_NAMES = ["native_dropout", "native_layer_norm", "native_group_norm", "native_batch_norm",
                 "rms_norm",
@@ -198,6 +199,8 @@ def aten_hinge_embedding_loss(input, target, margin: float = 1.0, reduction: int
 @_from_source
 def aten_margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: int = 1):
     """torch.margin_ranking_loss (reduction as an int)."""
+    if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
+        _tensor_args("margin_ranking_loss", "input1 input2 target", input1, input2, target)
     return F.margin_ranking_loss(input1, input2, target, margin, None, None,
                                  _reduction_from_enum(reduction, "margin_ranking_loss", 5))
 

@@ -16,6 +16,7 @@ import warnings as _warnings
 from typing import Optional
 
 import gpujit as _gpujit
+from ..ops.parser_errors import tensor_args as _tensor_args
 
 from ..dtypes import dtype as _dtype
 from ..ops import registry as _registry
@@ -282,6 +283,8 @@ def log_softmax(input, dim: Optional[int] = None, _stacklevel: int = 3,
 def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
     """The p-norm of x1 - x2 + eps over the last dimension (of the broadcast), as
     torch.pairwise_distance."""
+    if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
+        _tensor_args("pairwise_distance", "x1 x2", x1, x2)
     nd = x1.dim() if x1.dim() > x2.dim() else x2.dim()
     return (x1 - x2 + eps).norm(p, nd - 1, keepdim)
 
@@ -386,6 +389,8 @@ def embedding(input, weight, padding_idx: Optional[int] = None,
     """Rows of weight at the indices in input; max_norm renormalizes the looked-up rows of
     weight in place first (compiled from this source in scripted code, as TorchScript
     compiles torch.nn.functional.embedding)."""
+    if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
+        _tensor_args("embedding", "input weight", input, weight)
     n = weight.size(0)
     pidx = -1
     if padding_idx is not None:

@@ -9,6 +9,7 @@ import warnings as _warnings
 from typing import Optional, Tuple
 
 import gpujit as _gpujit
+from ..ops.parser_errors import tensor_args as _tensor_args
 
 from ..dtypes import dtype as _dtype
 from .functional import _from_source  # (functional.py imports this module last)
@@ -103,6 +104,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.
     (with attn_mask too: both apply); a row masked everywhere gives zeros (PyTorch's safe
     softmax); dropout_p > 0 drops attention weights whatever the mode (as PyTorch: modules
     pass 0.0 in eval); enable_gqa repeats key/value heads (dim -3) to query's."""
+    if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
+        _tensor_args("scaled_dot_product_attention", "query key value", query, key, value)
     if query.dtype != key.dtype or query.dtype != value.dtype:
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got "
                            f"query.dtype: {query.dtype} key.dtype: {key.dtype} and "

@@ -11,6 +11,7 @@ import warnings as _warnings
 from typing import List, Optional
 
 import gpujit as _gpujit
+from ..ops.parser_errors import tensor_args as _tensor_args
 
 __all__ = ["pdist", "embedding_bag", "affine_grid", "grid_sample",
            "gumbel_softmax", "conv_tbc"]
@@ -28,6 +29,8 @@ def pdist(input, p: float = 2.0):
     """The p-norm distances of the rows of a 2-D input, pair (i, j) for i < j in row-major
     order; a zero distance (or, for p < 1, a zero coordinate difference) passes no
     gradient, as ATen's PdistBackward."""
+    if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
+        _tensor_args("pdist", "input", input)
     if input.dim() != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
     if not input.is_floating_point():

@@ -63,6 +63,9 @@ def _fractional(input, kernel_size: List[int], output_size: Optional[List[int]],
                 output_ratio: Optional[List[float]], samples: Optional[_gpujit.Tensor],
                 nd: int) -> Tuple[_gpujit.Tensor, _gpujit.Tensor]:
     name = "fractional_max_pool" + str(nd) + "d"
+    if output_size is None and output_ratio is None:    # (PyTorch checks it first)
+        raise ValueError(f"{name} requires specifying either an output_size or an "
+                         f"output_ratio")
     k = _ints(kernel_size, nd, "kernel_size", name)
     if input.dim() != nd + 1 and input.dim() != nd + 2:
         raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: "
@@ -75,9 +78,6 @@ def _fractional(input, kernel_size: List[int], output_size: Optional[List[int]],
         ratio = _ratios(output_ratio, nd)
         for d in range(nd):
             out.append(int(spatial[d] * ratio[d]))
-    else:
-        raise ValueError(f"{name} requires specifying either an output_size or an "
-                         f"output_ratio")
     dims = ["depth", "height", "width"][3 - nd:]
     for d in range(nd):
         if out[d] + k[d] - 1 > spatial[d]:

@@ -49,18 +49,19 @@ def _parse_to(args, kwargs):
     memory_format = kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    from .._tensor_conversions import _to_overload     # (Tensor.to's overloads: its errors)
+    args, non_blocking, _ = _to_overload(args, dev, dtype, non_blocking, False)
     for a in args:
+        if a is None:
+            continue
         if isinstance(a, Tensor):
             dev, dtype = a.device, a.dtype
-        elif isinstance(a, (_dt.dtype, _dt.MissingDtype)):
-            dtype = _dt.to_dtype(a)
-        elif isinstance(a, bool):
-            non_blocking = a
         elif isinstance(a, (str, _device_cls, int)):
             dev = a
         else:
-            raise TypeError(f"to() received an invalid combination of arguments: {a!r} is "
-                            f"not a device, a dtype or a Tensor")
+            dtype = a
+    if dtype is not None:
+        dtype = _dt.python_type_dtype(dtype)    # (float is float64)
     if dev is not None:
         dev = _resolve_device(dev)
     return dev, dtype, non_blocking, memory_format

@@ -1221,7 +1221,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         # (a trace's warning first, as torch's tracer gives it before the copy's)
         followed = escape is not None and escape(data, "copy:torch.tensor")
         warn_if_user_called(_COPY_CONSTRUCT, sys._getframe(1))
-    dtype = None if dtype is None else _dt.to_dtype(dtype)
+    dtype = None if dtype is None else _dt.dtype_param(dtype, "tensor(): argument 'dtype'")
     dev = _default_device() if device is None else _resolve(device)
     if followed and _plain_strided(data) and dtype not in _dt.FLOAT8_TYPES:
         # a tensor the trace follows: recorded as torch's internal_new_from_data copies
@@ -1322,7 +1322,7 @@ def _announce(t, name, from_ndarray=False):
 @public
 def as_tensor(data, dtype=None, device=None):
     """Share memory with an ndarray/CuPy array/Tensor when dtype and device allow."""
-    dtype = None if dtype is None else _dt.to_dtype(dtype)
+    dtype = None if dtype is None else _dt.dtype_param(dtype, "as_tensor(): argument 'dtype'")
     dev = _default_device() if device is None else _resolve(device)
     if isinstance(data, _reg._Tensor):
         if _reg.dispatch_state.escape is not None:      # (a trace's warning, as torch's)

@@ -156,6 +156,11 @@ def from_dlpack(ext_tensor, *, device=None, copy=None):
         t = _reg.wrap(from_bits(xp, b._data), _dt.bfloat16, b._device)
     else:
         ext = _Capsule(ext_tensor) if isinstance(ext_tensor, _CAPSULE_TYPE) else ext_tensor
+        if not hasattr(ext, "__dlpack_device__"):
+            # (no DLPack producer nor capsule: PyTorch reads it as a capsule, its error)
+            raise RuntimeError("from_dlpack received an invalid capsule. Note that DLTensor "
+                               "capsules can be consumed only once, so you might have "
+                               "already constructed a tensor from it once.")
         dev_type, dev_id = ext.__dlpack_device__()
         ext = _Float8Reader(ext)
         if int(dev_type) == DLDeviceType.kDLCPU:

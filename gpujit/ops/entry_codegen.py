@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._dump import dumping as _dumping
+from ..device import device as _device_type
 from ..device import cpu as _cpu, xp_for as _xp_for, DEFAULT_FACTORY_DEVICE as _DEFDEV, \
     default_device as _default_device, device_of_array as _device_of_array
 from . import registry as _r
@@ -95,6 +96,10 @@ def _number_args(op, skip=()):
                 # (an int past int64 and uint64: PyTorch's parser OverflowError)
                 L.append(f"    elif {n}.__class__ is int and not -9223372036854775808 <= {n} "
                          f"<= 18446744073709551615: raise _bigsc({n})")
+            elif t.base in ("int", "SymInt"):
+                # (past int64: PyTorch's parser ValueError, x.select(0, 2**70) was an IndexError)
+                L.append(f"    elif {n}.__class__ is int and not -9223372036854775808 <= {n} "
+                         f"<= 9223372036854775807: raise _ovfll()")
         elif t.base in ("int", "SymInt"):
             # (a bare int for an unsized int[] is PyTorch's TypeError: _tlist raises it)
             ind = "    "
@@ -102,11 +107,16 @@ def _number_args(op, skip=()):
                 # (None for one without a default goes to _tlist too: torch.roll(x, None);
                 # PyTorch's parser reads None as the default, torch.amax(x, None))
                 none = f" and {n} is not None" if t.optional or a.has_default else ""
-                L.append(f"    if {n}.__class__ is not int{none}:")
+                L.append(f"    if {n}.__class__ is int:")
+                L.append(f"        if not -9223372036854775808 <= {n} <= 9223372036854775807: "
+                         f"raise _ovfll()")     # (x.sum(2**70): PyTorch's ValueError)
+                L.append(f"    elif True{none}:")
                 ind = "        "
             L.append(f"{ind}if {n}.__class__ is tuple or {n}.__class__ is list:")
             L.append(f"{ind}    for _v in {n}:")
-            L.append(f"{ind}        if _v.__class__ is not int:")
+            # (an element past int64 too: _tlist's "failed to unpack" TypeError)
+            L.append(f"{ind}        if _v.__class__ is not int or not -9223372036854775808 <= "
+                     f"_v <= 9223372036854775807:")
             L.append(f"{ind}            {n} = _tlist(_op, {i}, {n})")
             L.append(f"{ind}            break")
             # (None for an int[] that takes none: _tlist's TypeError, torch.flip(x, None))
@@ -130,9 +140,27 @@ def _bool_args(op, skip=()):
             L.append(f"    if {n}.__class__ is not bool{opt}: _boolarg(_op, {i}, {n})")
         elif t.base == "ScalarType" and not t.is_list:
             # (an int is TorchScript's code of a dtype, which graphs pass to `eager`; PyTorch's
-            # parser refuses it: torch.zeros(2, dtype=5) was float16)
-            L.append(f"    if {n}.__class__ is int: _dtypearg(_op, {i}, {n})")
+            # parser refuses it (torch.zeros(2, dtype=5) was float16), a str or NumPy dtype
+            # too, and reads Python's float / complex as float64 / complex128)
+            # (the schema's own default passes: triu_indices' dtype=long, a str here)
+            own = f" and {n} != {a.default!r}" if isinstance(a.default, str) else ""
+            L.append(f"    if {n}.__class__ is not _DTC and {n} is not None{own}: "
+                     f"{n} = _dtypearg(_op, {i}, {n})")
+        elif t.base == "Layout" and not t.is_list:
+            # (torch.ones(2, layout='strided') was taken: the parser's TypeError)
+            L.append(f"    if {n}.__class__ is not _LAYC and {n} is not None: "
+                     f"_typearg(_op, {i}, {n}, 'torch.layout')")
+        elif t.base == "Device" and not t.is_list:
+            # (a str or an index is a device; device=3.5 was 'Invalid device string')
+            L.append(f"    if {n}.__class__ is not _DEVC and {n} is not None and {n}.__class__ "
+                     f"is not str and {n}.__class__ is not int: "
+                     f"_typearg(_op, {i}, {n}, 'torch.device')")
     return L
+
+
+def _type_refused(op, n, v, want):
+    """PyTorch's parser TypeError for v given for op's parameter n of type `want`."""
+    raise TypeError(f"{_r._arg_where(op, n)} must be {want}, not {_r.type_name(v)}")
 
 
 # ops whose body checks alpha first (pointwise._check_alpha: its words for a complex alpha)
@@ -140,8 +168,13 @@ _ALPHA_CHECKED = frozenset({"add", "sub", "rsub", "subtract"})
 
 
 def _dtype_code_refused(op, n, v):
-    """PyTorch's TypeError for an int given for op's ScalarType parameter n."""
-    raise TypeError(f"{_r._arg_where(op, n)} must be torch.dtype, not {type(v).__name__}")
+    """The dtype PyTorch's parser reads v, no gpujit.dtype, as for op's ScalarType
+    parameter n (Python's bool / int / float / complex types), else its TypeError (an int
+    code, a str, a NumPy dtype)."""
+    d = _dt.python_type_dtype(v)
+    if d is not None:
+        return d
+    raise TypeError(f"{_r._arg_where(op, n)} must be torch.dtype, not {_r.type_name(v)}")
 
 
 def _hook_call(names):
@@ -281,7 +314,10 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         # u8 > 44, clamp(u8, min=-1) clamps at 255), as fused kernels convert it
         if op.number_args.get(n) == "weak":
             # (pow's exponent stays the Python int: PyTorch refuses a negative one for an
-            # integer self before any cast, uint8 ** -3 too, which wrapping made 253)
+            # integer self before any cast, uint8 ** -3 too, which wrapping made 253); one
+            # past int64 and uint64 is the parser's OverflowError (x ** 2**70 was 1)
+            L.append(f"        if type(a_{n}) is int and not -9223372036854775808 <= a_{n} <= "
+                     f"18446744073709551615: raise _bigsc(a_{n})")
             continue
         L.append(f"        if type(a_{n}) is int:")
         L.append("            if npt in _NARROW:")
@@ -354,6 +390,8 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     # computes inf / nan silently (the impl writes no input: the result is written after)
     L.append("    except RuntimeWarning:")
     L.append(f"        r = _quiet(_impl, xp, {call_args})")
+    L.append("    except MemoryError as e:")     # (NumPy's: PyTorch's allocator error)
+    L.append("        raise _oom(e) from None")
     L.append("    if type(r) is not _nd and dev is _cpu:")
     L.append("        r = _np.asarray(r)")
     L.append("    if r.dtype != ot.np:")
@@ -591,6 +629,9 @@ def _gen_generic(op, fname, consts, hook=None):
         # which may have written part of it)
         L.append("    except RuntimeWarning:")
         L.append(f"        r = _quiet(_impl, xp, {call_args})")
+    # (NumPy's MemoryError, torch.empty(2**40): PyTorch's allocator RuntimeError)
+    L.append("    except MemoryError as e:")
+    L.append("        raise _oom(e) from None")
     if op.cross_device == "keep":
         # (aten::to.other: the result is on other's device, not self's)
         L.append("    dev = _devof(r)")
@@ -901,7 +942,7 @@ def _base_namespace():
               _opdev=_r._operand_device, _index_devices=_r._index_devices,
               _sk=_r.scalar_kind, _zkn=_r.zero_dim_operand_kind,
               _WrappedOperand=_r.WrappedOperand, _unwn=_r.unwrap_number, _unwrap_for=_r.unwrap_for,
-              _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view, _wrap_untracked=_r.wrap_untracked, _devof=_device_of_array,
+              _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _oom=_r.allocation_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view, _wrap_untracked=_r.wrap_untracked, _devof=_device_of_array,
               _finish_inplace=_r.finish_inplace, _resolve=resolve,
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _checkn=_r.checked_number, _DF16=_dt.float16, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error, _no_tensor=_r.no_tensor_error, _numbers_call=_numbers_only_call,
@@ -911,7 +952,7 @@ def _base_namespace():
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
               _PYNN=_r.PYTHON_NUMBER_TYPES - {type(None)}, _PYIN=frozenset({int}),
               _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
-              _numarg=_r.number_arg, _boolarg=_r.bool_refused, _dtypearg=_dtype_code_refused, _ovf=_r.overflow_error, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
+              _numarg=_r.number_arg, _boolarg=_r.bool_refused, _dtypearg=_dtype_code_refused, _DTC=_dt.dtype, _LAYC=_dt.layout, _DEVC=_device_type, _typearg=_type_refused, _ovf=_r.overflow_error, _ovfll=_r.int64_overflow, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _rdx=_r.reduction_refused,
               _tensor_for_list=_r.tensor_for_list,

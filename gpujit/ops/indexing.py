@@ -376,6 +376,11 @@ _FULL = slice(None)
 _INT64_MAX = 9223372036854775807
 
 
+def _clamp64(v):
+    return v if type(v) is not int or -_INT64_MAX <= v <= _INT64_MAX else (
+        _INT64_MAX if v > 0 else -_INT64_MAX)
+
+
 def _slice(res, d, item, alone=False):
     """res[item] along dim d (item a slice). A slice that takes the whole dim (start 0 or
     none, step 1, stop none or >= the size: `x[0, :]`, `x[0:5, 1]` of 3 rows) is res itself,
@@ -389,6 +394,8 @@ def _slice(res, d, item, alone=False):
         # (PyTorch's Python indexing: Python's words for 0, its own for a negative step)
         raise ValueError("slice step cannot be zero" if step == 0 else
                          "step must be greater than zero")
+    # (Python's PySlice_Unpack clamps a bound past int64 as PyTorch reads it: x[2**70:])
+    start, stop, step = (_clamp64(v) for v in (start, stop, step))
     if _reg.dispatch_state.tracing is not None:
         start = 0 if start is None else start
         stop = _INT64_MAX if stop is None else stop
@@ -525,6 +532,8 @@ def _select(t, d, i):
     not select()'s, as in PyTorch's applySelect)."""
     a = t._data
     if d < a.ndim and not -a.shape[d] <= i < a.shape[d]:
+        if type(i) is int and not -_INT64_MAX - 1 <= i <= _INT64_MAX:
+            raise ValueError("Overflow when unpacking long long")   # (PyTorch's, x[2**70])
         raise IndexError(f"index {i} is out of bounds for dimension {d} with size "
                          f"{a.shape[d]}")
     return OPS["aten::select.int"].public(t, d, i)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from .kernel_names import linalg_kernel_name
 from .linalg_decomp import _check_float, _dtn
 from .meta import TensorMeta
+from .parser_errors import tensor_args
 from .registry import derivative as _derivative
 from .registry import op, OPS, tensor_method
 
@@ -173,6 +174,7 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     product of the reflectors in (input, tau) as geqrf stores them (a composition of
     registry ops: differentiable, eager)."""
     import gpujit as g
+    tensor_args("ormqr", "input input2 input3", input, tau, other)   # (PyTorch's names)
     mn = other.shape[-2] if left else other.shape[-1]
     if input.dim() < 2 or other.dim() < 2:
         raise RuntimeError("torch.ormqr: input and other must have at least 2 dimensions.")

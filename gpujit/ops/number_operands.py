@@ -148,6 +148,11 @@ def numbers_only_call(op, values):
     v = values[first] if first is not None else None
     if type(v) not in (int, float, bool, complex):
         raise _r.not_tensor_error(op, values) or _r.no_tensor_error(op, values)
+    if type(v) is int and not -(1 << 63) <= v < 1 << 63:
+        # (the parser reads it as a Scalar: past uint64 its OverflowError, torch.add(2**70, 1))
+        raise _r.scalar_overflow(v) if v < 0 or v >> 64 else RuntimeError(
+            "Promotion for uint16, uint32, uint64 types is not supported, attempted to "
+            "promote UInt64 and Long")
     from .creation import tensor
     vals = list(values)
     vals[first] = tensor(v)

@@ -40,7 +40,7 @@ import numpy as np
 from .numpy_aliases import ALIASES as _ALIASES
 from .schema import ArgType
 
-__all__ = ["signature_params", "parser_error", "torch_name"]
+__all__ = ["signature_params", "parser_error", "torch_name", "tensor_args"]
 
 
 class _P:
@@ -649,3 +649,29 @@ def _error_for(name, sigs, args, kwargs):
         if isinstance(e, TypeError):
             return e
     return _invalid_combination(name, sigs, args, kwargs)
+
+
+# ---- Python-level functions' Tensor parameters
+# (F.pdist(None) leaked the body's AttributeError: 'NoneType' object has no attribute 'dim';
+# the functions call this first, under `if not torch.jit.is_scripting()`)
+
+def _tensor_arg_type_name(v):
+    t = type(v)
+    return t.__name__ if t.__module__ == "builtins" or t.__flags__ & (1 << 9) \
+        else f"{t.__module__}.{t.__qualname__}"
+
+
+def tensor_args(fname, names, *values):
+    """Raise "fname(): argument 'x' (position N) must be Tensor, not NoneType" for the
+    first of values (the parameters `names`, space-separated, at positions 1, 2, ...) that
+    is no Tensor; None where a name ends in '?' (an Optional[Tensor])."""
+    from .registry import _Tensor as Tensor
+    for i, v in enumerate(values):
+        if not isinstance(v, Tensor):
+            n = names.split()[i]
+            if n.endswith("?"):
+                if v is None:
+                    continue
+                n = n[:-1]
+            raise TypeError(f"{fname}(): argument '{n}' (position {i + 1}) must be Tensor, "
+                            f"not {_tensor_arg_type_name(v)}")

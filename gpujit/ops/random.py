@@ -67,7 +67,7 @@ def _as_dt(v, dt):
 def _norm_seed(seed):
     seed = int(seed)
     if not -(1 << 63) <= seed <= _U64:
-        raise RuntimeError("Overflow when unpacking long")
+        raise ValueError("Overflow when unpacking long long")    # (PyTorch's parser's)
     return seed & _U64
 
 

@@ -190,6 +190,9 @@ def _randint(xp, low, high, size, generator=None, dtype="long", layout=None, dev
              pin_memory=None):
     _int64_args(low, high)
     _check_range(low, high)
+    # (ATen's check_from_to_in_range, as random_'s: randint(0, 300, dtype=uint8) drew
+    # values wrapped into 0..255 where PyTorch refuses)
+    _check_from_to_in_range(int(low), int(high) - 1, _int_dtype(dtype).np)
     v = _gen(device, generator).integers(int(low), int(high), tuple(check_sizes(size)))
     return v.astype(_int_dtype(dtype).np, copy=False)
 
@@ -265,6 +268,7 @@ def _randint_like(xp, self, low, high, generator, dtype, device, memory_format):
     _int64_args(low, high)
     _check_range(low, high)
     dt = dtype.np if dtype is not None else self.dtype
+    _check_from_to_in_range(int(low), int(high) - 1, np.dtype(dt))     # (as randint's)
     return like_alloc(xp, lambda s: _gen_like(self, device, generator).integers(
         int(low), int(high), s).astype(dt, copy=False), self, memory_format)
 

@@ -605,6 +605,10 @@ def number_arg(op, n, v, numpy=False, method=False):
                             f"{type(v).__name__}")
     if numpy and isinstance(v, NUMPY_NUMBERS):
         return numpy_number(v)
+    if numpy and isinstance(v, np.ndarray):
+        # (an array is no Number, 0-dim too: F.elu(x, np.ones(3)) computed elementwise)
+        raise TypeError(f"{_arg_where(op, n, method)} must be "
+                        f"{_TYPE_WORDS[op.schema.arguments[n].type.base]}, not numpy.ndarray")
     if v is None or isinstance(v, (str, bytes, list, tuple, dict, set)):
         # (None for a number that is not Optional, the entry point's test lets through only
         # where it is; a str or a list reached the body: threshold(x, 2, None) computed
@@ -795,6 +799,11 @@ def int_list_takes_int(op, a):
     return a.type.list_size is not None or a.name in INT_FOR_INT_LIST.get(op.name, ())
 
 
+def int64_overflow():
+    """PyTorch's parser error for a Python int past int64 given for an int parameter."""
+    return ValueError("Overflow when unpacking long long")
+
+
 def tensor_int_list(op, n, v, method=False):
     """op's int[] / SymInt[] parameter n given a Tensor (one element of an integral dtype:
     [its int]) or a sequence holding Tensors (each with one integral element, bool
@@ -834,6 +843,10 @@ def tensor_int_list(op, n, v, method=False):
             raise TypeError(f"{op.public_name}(): argument '{a.name}' failed to unpack the "
                             f"object at pos {i + 1} with error \"type must be tuple of ints,"
                             f"but got {what}\"")
+        if e.__class__ is int and not -(1 << 63) <= e < 1 << 63:
+            raise TypeError(f"{op.public_name}(): argument '{a.name}' failed to unpack the "
+                            f"object at pos {i + 1} with error \"Overflow when unpacking long "
+                            f"long\"")
         if isinstance(e, _Tensor):
             d = e._data
             if sym and d.dtype.kind == "b":
@@ -989,6 +1002,31 @@ def negative_size_error(op, values):
     return None
 
 
+class CPUAllocationError(RuntimeError, MemoryError):
+    """PyTorch's DefaultCPUAllocator error (a RuntimeError; a MemoryError too, as NumPy's
+    that it replaces)."""
+
+
+def allocation_error(exc):
+    """NumPy's MemoryError ('Unable to allocate 4.00 TiB for an array with shape (2**40,)
+    and data type float32') in PyTorch's CPU allocator's words."""
+    import re
+    m = re.search(r"with shape \(([\d,\s]*)\) and data type (\w+)", str(exc))
+    if m is None:
+        return CPUAllocationError(f"DefaultCPUAllocator: can't allocate memory: {exc}")
+    n = 1
+    for s in m.group(1).split(","):
+        if s.strip():
+            n *= int(s)
+    try:
+        n *= np.dtype(m.group(2)).itemsize
+    except TypeError:
+        pass
+    return CPUAllocationError(f"[enforce fail at alloc_cpu.cpp:127] err == 0. "
+                              f"DefaultCPUAllocator: can't allocate memory: you tried to "
+                              f"allocate {n} bytes. Error code 12 (Cannot allocate memory)")
+
+
 def numpy_broadcast_error(exc, op=None, values=None):
     """NumPy's 'operands could not be broadcast together with shapes (2,4) (3,)' ValueError
     raised inside an op's body as PyTorch's RuntimeError ('The size of tensor a (4) must
@@ -999,6 +1037,12 @@ def numpy_broadcast_error(exc, op=None, values=None):
     if msg == _NP_NEGATIVE and op is not None:
         e = negative_size_error(op, values)
         return exc if e is None else e
+    if msg.startswith(("array is too big", "Maximum allowed dimension exceeded")):
+        # (sizes whose product overflows: c10's storage size check, torch.zeros(2**31, 2**31))
+        sizes = next((list(v) for v in values or () if isinstance(v, (list, tuple)) and v
+                      and all(type(x) is int for x in v)), None)
+        return RuntimeError("Storage size calculation overflowed" +
+                            (f" with sizes={sizes}" if sizes is not None else ""))
     import re
     if msg.startswith(_NP_BCAST):
         found = re.findall(r"\(([\d,\s]*)\)", msg[len(_NP_BCAST):])

@@ -453,7 +453,10 @@ def _declare_index_add(inplace):
             source = no_overlap(xp, self, source)
         a = out.reshape(_nd1(out.shape)) if out.ndim == 0 else out
         idx = index.reshape(-1)
-        check_bounds(xp, idx, a.shape[d], d)
+        # (ATen's CPU kernel of a self of one dim or none checks each index in its own
+        # words: index_add_(0, [5], ...) of 3 elements is an IndexError)
+        check_bounds(xp, idx, a.shape[d], d, *((IndexError, "index out of range in self")
+                                                if a.ndim <= 1 else ()))
         src = source.reshape(_nd1(source.shape))
         alpha = _scalar(alpha)
         if alpha != 1:

@@ -14,7 +14,7 @@ from ..device import device_of_array
 from .kernel_names import kernel_name
 from .. import dtypes as _dt
 from .._frames import warn_at_user_frame
-from .meta import TensorMeta, wrap_dim
+from .meta import TensorMeta, broadcast_shapes, wrap_dim
 from .node_names import aten_scalars
 from .registry import op, OPS, Derivative
 from .registry import derivative as _derivative
@@ -522,6 +522,14 @@ def _trap_empty(cumulative, y, dim):
     return y.shape[wrap_dim(dim, len(y.shape))] == 0
 
 
+def _trap_x_shape(xs, nd, d):
+    """The shape PyTorch views sample points x of shape xs as, for y of nd dims and dim d:
+    a 1-D x along d, a shorter one with leading 1s, a longer one as it is."""
+    if len(xs) == 1:
+        return (1,) * d + tuple(xs) + (1,) * (nd - d - 1)
+    return (1,) * (nd - len(xs)) + tuple(xs) if len(xs) < nd else tuple(xs)
+
+
 def _trap_meta(name, cumulative):
     def meta(y, x=None, dx=None, dim=-1):
         if _trap_empty(cumulative, y, dim):
@@ -543,9 +551,14 @@ def _trap_meta(name, cumulative):
             raise RuntimeError(f"{'trapezoid' if name == 'trapz' else name}: There must be "
                                f"one `x` value for each sample point")
         shape = list(y.shape)
-        if cumulative:
-            shape[d] = max(shape[d] - 1, 0) if shape[d] is not None else None
-        else:
+        shape[d] = max(shape[d] - 1, 0) if shape[d] is not None else None
+        if x is not None and len(x.shape) > 1:
+            # (PyTorch's: (left + right) * x's differences along dim, broadcast; x not
+            # broadcast to y first: x of (5, 2, 3) for y of (2, 3) is its size error)
+            xs = list(_trap_x_shape(x.shape, nd, d))
+            xs[d] = max(xs[d] - 1, 0) if xs[d] is not None else None
+            shape = list(broadcast_shapes(shape, xs))
+        if not cumulative:
             del shape[d]
         return TensorMeta(dt, tuple(shape), y.device)
     return meta
@@ -559,49 +572,59 @@ def _trap_eager(xp, name, cumulative, y, x, dx, dim):
         return xp.zeros(meta.shape, dtype=y.dtype)
     d = wrap_dim(dim, y.ndim)
     ct = meta.dtype.np
+    if x is not None:
+        return _trap_eager_x(xp, cumulative, y, x, d, ct)
     if y.dtype.kind in "iu":
-        return _trap_eager_int(xp, cumulative, xp.moveaxis(y, d, -1), x, dx, d, ct)
+        return _trap_eager_int(xp, cumulative, xp.moveaxis(y, d, -1), dx, d, ct)
     y = xp.moveaxis(y.astype(ct), d, -1)
     left, right = y[..., :-1], y[..., 1:]
-    if x is None:   # PyTorch's forms for a constant spacing (NaN from 0 * inf kept)
-        h = ct.type(1 if dx is None else dx)
-        if cumulative:
-            r = xp.cumsum(h / 2 * (left + right), axis=-1)
-        else:
-            r = (y.sum(-1) - (y[..., 0] + y[..., -1]) * ct.type(0.5)) * h
+    # (PyTorch's forms for a constant spacing: NaN from 0 * inf kept)
+    h = ct.type(1 if dx is None else dx)
+    if cumulative:
+        r = xp.cumsum(h / 2 * (left + right), axis=-1)
     else:
-        x = x.astype(ct)
-        spacing = xp.diff(x) if x.ndim == 1 else xp.diff(xp.moveaxis(x, d, -1) if x.ndim ==
-                                                       y.ndim else x, axis=-1)
-        r = ((left + right) * spacing)
-        r = (xp.cumsum(r, axis=-1) if cumulative else r.sum(-1)) / 2
+        r = (y.sum(-1) - (y[..., 0] + y[..., -1]) * ct.type(0.5)) * h
     if cumulative:
         r = xp.moveaxis(r, -1, d)
     return xp.asarray(r).astype(ct, copy=False)
 
 
-def _trap_eager_int(xp, cumulative, y, x, dx, d, ct):
+def _trap_eager_x(xp, cumulative, y, x, d, ct):
+    """trapezoid with sample points x in PyTorch's layout: ((y[1:] + y[:-1]) * x's
+    differences along d, broadcast).sum(d) / 2 (cumsum cumulatively). Integer samples sum
+    neighbours in y's dtype (wrapping as PyTorch's), the products in the promoted dtype."""
+    x = x.reshape(_trap_x_shape(x.shape, y.ndim, d))
+    pre = (slice(None),) * d
+
+    def part(a, lo, hi):
+        return a[pre + (slice(lo, hi),)]
+    if y.dtype.kind in "iu":
+        pt = _dt.promote_types(_dtn(y.dtype), _dtn(x.dtype)).np
+        pairs = (part(y, 1, None) + part(y, 0, -1)).astype(pt)
+        acc = np.int64 if pt.kind in "iu" else pt
+        spacing = (part(x, 1, None) - part(x, 0, -1)).astype(pt)
+    else:
+        y, x, acc = y.astype(ct), x.astype(ct), ct
+        pairs = part(y, 1, None) + part(y, 0, -1)
+        spacing = part(x, 1, None) - part(x, 0, -1)
+    seg = pairs * spacing
+    r = xp.cumsum(seg, axis=d, dtype=acc) if cumulative else seg.sum(d, dtype=acc)
+    return xp.asarray(xp.asarray(r).astype(ct) / ct.type(2)).astype(ct, copy=False)
+
+
+def _trap_eager_int(xp, cumulative, y, dx, d, ct):
     """trapezoid of integer samples y (d moved last) as PyTorch's integral.cpp computes it:
     the sums of neighbouring samples (and of the two ends) in y's dtype, wrapping as
     PyTorch's; sums over samples in int64; only then the float result dtype ct (float32 for
     the default dtype: y = [2**24 + 1, 1, 1, 3] gives 8388612, not the 8388610 of summing
     float32 samples; int8 [100, 100, 100] gives 328: 100 + 100 wraps to -56)."""
     pairs = y[..., :-1] + y[..., 1:]
-    if x is None:
-        h = 1 if dx is None else dx
-        if cumulative:      # (dx / 2. * (left + right)).cumsum(dim)
-            r = xp.cumsum(ct.type(h / 2) * pairs.astype(ct), axis=-1)
-        else:               # (y.sum(dim) - (y[0] + y[-1]) * 0.5) * dx
-            ends = (y[..., 0] + y[..., -1]).astype(ct) * ct.type(0.5)
-            r = (y.sum(-1, dtype=np.int64).astype(ct) - ends) * ct.type(h)
-    else:                   # ((left + right) * x.diff(dim)).sum(dim) / 2. (cumsum for cumulative)
-        spacing = xp.diff(x) if x.ndim == 1 else xp.diff(xp.moveaxis(x, d, -1) if x.ndim ==
-                                                       y.ndim else x, axis=-1)
-        pt = _dt.promote_types(_dtn(y.dtype), _dtn(x.dtype)).np
-        seg = pairs.astype(pt) * spacing.astype(pt)
-        acc = np.int64 if pt.kind in "iu" else pt
-        r = xp.cumsum(seg, axis=-1, dtype=acc) if cumulative else seg.sum(-1, dtype=acc)
-        r = r.astype(ct) / ct.type(2)
+    h = 1 if dx is None else dx
+    if cumulative:      # (dx / 2. * (left + right)).cumsum(dim)
+        r = xp.cumsum(ct.type(h / 2) * pairs.astype(ct), axis=-1)
+    else:               # (y.sum(dim) - (y[0] + y[-1]) * 0.5) * dx
+        ends = (y[..., 0] + y[..., -1]).astype(ct) * ct.type(0.5)
+        r = (y.sum(-1, dtype=np.int64).astype(ct) - ends) * ct.type(h)
     if cumulative:
         r = xp.moveaxis(r, -1, d)
     return xp.asarray(r).astype(ct, copy=False)
@@ -619,9 +642,11 @@ def _trap_compose(cumulative):
             if cumulative:
                 return (h / 2 * (left + right)).cumsum(-1).movedim(-1, d)
             return (yy.sum(-1) - (yy[..., 0] + yy[..., -1]) * 0.5) * h
-        xx = x if x.dim() == 1 else (x.movedim(d, -1) if x.dim() == y.dim() else x)
-        seg = (left + right) * (xx[..., 1:] - xx[..., :-1])
-        return seg.cumsum(-1).movedim(-1, d) / 2 if cumulative else seg.sum(-1) / 2
+        x = x.reshape(_trap_x_shape(tuple(x.shape), y.dim(), d))     # (PyTorch's layout)
+        n, m = y.shape[d], x.shape[d]
+        seg = (y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)) * (
+            x.narrow(d, 1, m - 1) - x.narrow(d, 0, m - 1))
+        return seg.cumsum(d) / 2 if cumulative else seg.sum(d) / 2
     return compose
 
 
@@ -793,8 +818,37 @@ def _histogram(xp, self, bins, range, weight, density):
         edges = xp.linspace(lo, hi, bins + 1).astype(dt).astype(np.float64)
     else:
         edges = bins.reshape(-1).astype(np.float64)
+        if edges.size > 1 and bool((edges[1:] < edges[:-1]).any()):
+            return _histogram_unsorted(xp, x, w, edges, density).astype(dt), edges.astype(dt)
     hist, _ = xp.histogram(x, bins=edges, weights=w, density=density)
     return hist.astype(dt), edges.astype(dt)
+
+
+def _histogram_unsorted(xp, x, w, edges, density):
+    """Bins that do not increase, counted as ATen's histogramdd kernel counts them (NumPy
+    refuses them: its ValueError leaked): a value between the first and the last edge goes
+    to the bin its binary search (upper bound) finds, the last edge inclusive."""
+    nb = edges.size - 1
+    keep = (x >= edges[0]) & (x <= edges[-1])
+    v = x[keep]
+    # (std::upper_bound's steps, element-wise: NumPy's searchsorted halves otherwise on
+    # edges that are not sorted)
+    first = xp.zeros(v.shape, np.int64)
+    count = xp.full(v.shape, edges.size, np.int64)
+    while bool((count > 0).any()):
+        step = count // 2
+        it = first + step
+        go = (count > 0) & ~(v < edges[xp.minimum(it, edges.size - 1)])
+        first = xp.where(go, it + 1, first)
+        count = xp.where(count > 0, xp.where(go, count - step - 1, step), 0)
+    pos = first - 1
+    pos = xp.where(pos == nb, nb - 1, pos)
+    ok = (pos >= 0) & (pos < nb)
+    wk = None if w is None else w[keep][ok]
+    hist = xp.bincount(pos[ok], weights=wk, minlength=nb).astype(np.float64)[:nb]
+    if density:
+        hist = hist / (hist.sum() * (edges[1:] - edges[:-1]))
+    return hist
 
 
 @op("aten::histogram.bin_ct(Tensor self, int bins=100, *, float[]? range=None, "
