@@ -27,7 +27,7 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from . import _normal_fill
-from .numba_helpers import njit
+from .numba_helpers import inner
 
 _N, _M = 624, 397
 
@@ -43,7 +43,7 @@ def _fma(typingctx, a, b, c):
     return types.float64(types.float64, types.float64, types.float64), codegen
 
 
-@njit
+@inner
 def _twist(key):
     """mt19937_gen: the next 624 state words, in place."""
     for i in range(_N - _M):
@@ -56,7 +56,7 @@ def _twist(key):
     key[_N - 1] = np.uint32(np.int64(key[_M - 1]) ^ (y >> 1) ^ ((y & 1) * 0x9908b0df))
 
 
-@njit
+@inner
 def _temper(w):
     y = np.int64(w)
     y ^= y >> 11
@@ -66,7 +66,7 @@ def _temper(w):
     return y
 
 
-@njit
+@inner
 def _next(key, pos):
     """(the next tempered word, the new pos)."""
     if pos >= _N:
@@ -75,7 +75,7 @@ def _next(key, pos):
     return _temper(key[pos]), pos + 1
 
 
-@njit
+@inner
 def _raw_words(key, out):
     """out (uint64) = the next out.size tempered words."""
     n = out.size
@@ -116,7 +116,7 @@ def mt_u24(key, out):
     key[_N] = np.uint32(pos)
 
 
-@njit
+@inner
 def _words(key, pos, buf, n):
     """buf[:n] = the next n tempered words from pos; returns the new pos."""
     i = 0
@@ -135,7 +135,7 @@ def _words(key, pos, buf, n):
 _CHUNK = 2048
 
 
-@njit
+@inner
 def _pairs(key, out, thr, kind):
     """out[i] from the 53 low bits of word pairs (hi, lo), drawn in chunks: kind 0 the
     double uniform, 1 the test bits < thr."""
@@ -227,7 +227,7 @@ def libm_unary(x, out, which):
             out[i] = math.tan(v)
 
 
-_NF = njit(_normal_fill.normal_fill_f32)
+_NF = inner(_normal_fill.normal_fill_f32)
 
 
 def normal_fill_mt(key, out, tail_at, mean, std):
