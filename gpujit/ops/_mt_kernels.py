@@ -85,7 +85,9 @@ def _raw_words(key, out):
         if pos >= _N:
             _twist(key)
             pos = 0
-        m = min(_N - pos, n - i)
+        m = _N - pos                    # (not min(): one more numba compile)
+        if n - i < m:
+            m = n - i
         for k in range(m):
             out[i + k] = np.uint64(_temper(key[pos + k]))
         i += m
@@ -108,7 +110,9 @@ def mt_u24(key, out):
         if pos >= _N:
             _twist(key)
             pos = 0
-        m = min(_N - pos, n - i)
+        m = _N - pos                    # (not min(): one more numba compile)
+        if n - i < m:
+            m = n - i
         for k in range(m):
             out[i + k] = np.float32(_temper(key[pos + k]) & 0xFFFFFF) * scale
         i += m
@@ -124,7 +128,9 @@ def _words(key, pos, buf, n):
         if pos >= _N:
             _twist(key)
             pos = 0
-        m = min(_N - pos, n - i)
+        m = _N - pos                    # (not min(): one more numba compile)
+        if n - i < m:
+            m = n - i
         for k in range(m):
             buf[i + k] = np.uint32(_temper(key[pos + k]))
         i += m
@@ -230,11 +236,9 @@ def libm_unary(x, out, which):
 _NF = inner(_normal_fill.normal_fill_f32)
 
 
-def normal_fill_mt(key, out, tail_at, mean, std):
-    """randn / normal_ of float: ops/_normal_fill's loop on the next words of the
-    generator, drawn here (tail_at + 16 words when out.size % 16, else tail_at)."""
-    n = out.size
-    m = tail_at + (16 if n % 16 else 0)
-    words = np.empty(m, np.uint64)
+def normal_fill_mt(key, out, tail_at, mean, std, words, scratch):
+    """randn / normal_ of float: ops/_normal_fill's loop (its scratch) on the next words
+    of the generator, drawn here into words (uint64: tail_at + 16 words when out.size %
+    16, else tail_at; the caller's, as the scratch)."""
     _raw_words(key, words)
-    _NF(words, out, tail_at, mean, std)
+    _NF(words, out, tail_at, mean, std, scratch)
