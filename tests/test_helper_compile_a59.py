@@ -120,3 +120,33 @@ def test_sort_helpers_are_inner():
     for name in _stl_sort._NAMES:
         opts = getattr(_stl_sort, name).targetoptions
         assert opts.get("no_cpython_wrapper") is (name not in _stl_sort._ENTRIES or None)
+
+
+def _twice_plus(a):
+    return a * 2.0 + 1.0
+
+
+def _three_sites(a):
+    return _TWICE(a) + _TWICE(a + 1.0) * _TWICE(a - 1.0)
+
+
+_TWICE = None
+
+
+def test_an_inline_callee_is_translated_once_for_its_call_sites(monkeypatch):
+    """numba's IR inlining (inline="always") builds the callee's untyped IR once, not at
+    each of its three call sites (numba_helpers._memo_inline_untyped_ir)."""
+    global _TWICE
+    from numba.core import inline_closurecall as icc
+    from numba.core.caching import NullCache
+    numba_helpers.fast_intrinsic_typing()
+    built = []
+    numbas = icc.InlineWorker.run_untyped_passes
+    monkeypatch.setattr(icc.InlineWorker, "run_untyped_passes",
+                        lambda self, func, *a, **k: (built.append(func.__name__),
+                                                     numbas(self, func, *a, **k))[1])
+    _TWICE = numba_helpers.njit(_twice_plus, inline="always")
+    f = numba_helpers.njit(_three_sites)
+    f._cache = NullCache()
+    assert f(2.0) == 5.0 + 7.0 * 3.0
+    assert built.count("_twice_plus") == 1, built

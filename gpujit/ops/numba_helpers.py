@@ -302,6 +302,7 @@ def fast_intrinsic_typing() -> bool:
             _IntrinsicTemplate.generic = generic
         _FAST_TYPING.append(ok)
         _shared_memo_inline_copy()
+        _memo_inline_untyped_ir()
         _fast_config_values()
         return ok
 
@@ -358,6 +359,50 @@ def _fast_config_values() -> bool:
     values.__wrapped__ = numbas
     values.__doc__ = numbas.__doc__
     tc.TargetConfig.values = values
+    return True
+
+
+def _memo_inline_untyped_ir() -> bool:
+    """Make numba's IR inlining of a function (InlineWorker.inline_function: an njit
+    helper's inline="always") build the callee's untyped IR (its bytecode through numba's
+    untyped passes, its own inline callees inlined) once per function, typing and target
+    contexts, pipeline, flags and locals, instead of at every call site: inline_ir copies
+    the IR it is given and never changes it (the softmax kernels inline _row_sum twice,
+    _fold three times and Sleef's double-float helpers at several sites: ~1/5 of a cold
+    compile). As numba's path, the inlining worker's flags get enable_ssa = False. False,
+    and nothing changed, where numba's internals differ."""
+    import weakref
+    try:
+        from numba.core import inline_closurecall as icc
+        numbas = icc.InlineWorker.inline_function
+        names = numbas.__code__.co_names
+        ok = "run_untyped_passes" in names and "inline_ir" in names and \
+            "enable_ssa" in icc.InlineWorker.run_untyped_passes.__code__.co_names
+    except (ImportError, AttributeError):
+        return False
+    if not ok:
+        return False
+    memo = weakref.WeakKeyDictionary()     # {function: {key: its untyped IR}}
+    mlock = threading.Lock()
+
+    def inline_function(self, caller_ir, block, i, function, arg_typs=None):
+        try:
+            self.flags.enable_ssa = False           # (what run_untyped_passes sets)
+            key = (id(self.typingctx), id(self.targetctx), self._compiler_pipeline,
+                   repr(sorted((k, repr(v)) for k, v in self.flags.values().items())),
+                   repr(sorted((self.locals or {}).items())))
+            with mlock:
+                callee_ir = memo.get(function, {}).get(key)
+        except Exception:                # (unhashable, not weak-referable: numba's way)
+            return numbas(self, caller_ir, block, i, function, arg_typs=arg_typs)
+        if callee_ir is None:
+            callee_ir = self.run_untyped_passes(function)
+            with mlock:
+                memo.setdefault(function, {})[key] = callee_ir
+        return self.inline_ir(caller_ir, block, i, callee_ir, function.__code__.co_freevars,
+                              arg_typs=arg_typs)
+    inline_function.__wrapped__ = numbas
+    icc.InlineWorker.inline_function = inline_function
     return True
 
 
