@@ -382,9 +382,9 @@ def _skip_cfunc_wrapper(compiler):
     compiler._customize_flags = flags_without_wrapper
 
 
-# (numba's call typing memoized within a kernel's compile: gpujit/ops/numba_helpers, whose
+# (numba's call typing memoized within a kernel's compile: gpujit/ops/numba_compile, whose
 # helpers compile with it too; the names here for the kernels' code and tests)
-from gpujit.ops.numba_helpers import _CALL_TYPES, memoized_call_types as _memoized_call_types  # noqa: E402,F401,E501
+from gpujit.ops.numba_compile import _CALL_TYPES, memoized_call_types as _memoized_call_types  # noqa: E402,F401,E501
 
 
 _KERNEL_COMPILER: list = []     # [numba compiler class of kernels], or [None]

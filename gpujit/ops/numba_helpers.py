@@ -17,6 +17,7 @@ inlining the scalar function into it: ~50-100 ms each, the scalar function's cac
 not) are cached too, as object code beside the function's entries (`*.nbw`).
 
     f = njit(py_func)                       # a numba Dispatcher, cached under cache_dir()
+    g = inner(py_func)                      # a callee of njit code only (numba_compile)
     u = vectorize(["float64(float64)"], g)  # a NumPy ufunc, its loops cached likewise
 
 Every path of gpujit's that may import numba first imports the package whole (`import
@@ -33,6 +34,8 @@ import os
 import threading
 
 from .. import cachedir as _dirs
+from . import numba_compile as _nc
+from .numba_compile import _CALL_TYPES, memoized_call_types  # noqa: F401  (re-exported)
 
 __all__ = ["njit", "inner", "memoized_call_types", "vectorize", "lazy_vectorize", "numba_cache_dir", "cache_generated",
            "fast_intrinsic_typing"]
@@ -462,185 +465,16 @@ def _shared_memo_inline_copy() -> bool:
     return True
 
 
-# The signatures numba resolved for calls of its function types (operator.sub, <, *,
-# float32(...), bool(...)) while compiling CPU kernels and helpers, by (function type,
-# typing context, argument types, keywords): numba resolves each call site again, trying
-# every template registered for the function (operator.sub has dozens: datetimes, arrays,
-# sets...; each failure is recorded with its message) in literal and non-literal form,
-# ~1-1.5 ms a call; a kernel's index arithmetic and loop tests are ~15 such calls (~20
-# ms, a third of a small kernel's compile). A signature is reused only where numba's
-# function type still holds the implementation key it recorded for it.
-_CALL_TYPES: dict = {}
-_MEMO_DEPTH = [0]           # (nested blocks: the outermost patches and restores)
-
-
-class memoized_call_types:
-    """Within the block (numba's compiler lock held: the kernels' and the helpers'
-    compiles), numba's types.Function resolves a call it resolved before for the same
-    argument types from _CALL_TYPES. Re-entrant (a helper compiled within a kernel's
-    compile, a callee within its caller's)."""
-
-    def __enter__(self):
-        try:
-            from numba.core.types import functions
-            base, exact = functions.BaseFunction, functions.Function
-            numbas = base.__dict__["get_call_type"]
-        except (ImportError, AttributeError, KeyError):
-            self._restore = None
-            return self
-        if _MEMO_DEPTH[0]:
-            _MEMO_DEPTH[0] += 1
-            self._restore = ()
-            return self
-
-        def get_call_type(fn, context, args, kws):
-            if type(fn) is not exact:
-                return numbas(fn, context, args, kws)
-            try:
-                key = (fn, context, tuple(args), tuple(kws.items()))
-                sig = _CALL_TYPES.get(key)
-            except TypeError:            # (an unhashable keyword value)
-                return numbas(fn, context, args, kws)
-            if sig is not None and sig.args in fn._impl_keys:
-                return sig
-            sig = numbas(fn, context, args, kws)
-            if sig is not None:
-                _CALL_TYPES[key] = sig
-            return sig
-        base.get_call_type = get_call_type
-        _MEMO_DEPTH[0] = 1
-        self._restore = (base, numbas)
-        return self
-
-    def __exit__(self, *exc):
-        if self._restore is not None:
-            _MEMO_DEPTH[0] -= 1
-            if self._restore:
-                base, numbas = self._restore
-                base.get_call_type = numbas
-
-
-def _memoized_compile(disp, unliteral):
-    """Make disp.compile run under memoized_call_types; unliteral: compile the argument
-    types' non-literal forms (a callee called with a constant, `f(x, 4)`, was compiled
-    for Literal[int](4) besides int64: a second specialization of the same code, as
-    slow to compile; numba's call template then matches the literal to the int64 one)."""
-    from numba.core import types
-    from numba.core.compiler_lock import global_compiler_lock
-    numbas = disp.compile
-
-    def compile(sig):
-        if unliteral and isinstance(sig, tuple):
-            sig = tuple(types.unliteral(a) for a in sig)
-        with global_compiler_lock, memoized_call_types():
-            return numbas(sig)
-    disp.compile = compile
-    return disp
-
-
 def njit(py_func, **options):
     """numba.njit(py_func, **options), cached on disk under gpujit's cache directory
     (compiled with memoized call typing; argument types unliteral: see inner)."""
     import numba
     fast_intrinsic_typing()
-    disp = _memoized_compile(numba.njit(**options)(py_func), True)
+    disp = _nc.memoized_compile(numba.njit(**options)(py_func), True)
     c = _function_cache(py_func)
     if c is not None:
         disp._cache = c                  # what Dispatcher.enable_caching() sets
     return disp
-
-
-_INNER_COMPILER: list = []      # [numba compiler class of inner()'s helpers], or [None]
-
-
-def _inner_compiler_class():
-    """numba's nopython pipeline whose lowering puts an inner() helper's code in a code
-    library that is never made into machine code: numba's JIT compiled each callee's
-    module (~0.1 s of a small helper's ~0.3 s) though only its callers' modules, which
-    link and optimize its LLVM IR again, are ever run. None where numba's internals differ."""
-    with _lock:
-        if not _INNER_COMPILER:
-            try:
-                _INNER_COMPILER.append(_make_inner_compiler_class())
-            except (ImportError, AttributeError, TypeError):
-                _INNER_COMPILER.append(None)
-        return _INNER_COMPILER[0]
-
-
-def _make_inner_compiler_class():
-    import numba  # noqa: F401  (whole first: see the module docstring)
-    from numba.core import compiler, typed_passes as tp
-    from numba.core.codegen import JITCodeLibrary
-    from numba.core.compiler_machinery import register_pass
-    for name in ("_finalize_dynamic_globals", "_verify_declare_only_symbols",
-                 "_finalize_final_module"):
-        getattr(JITCodeLibrary, name)
-
-    class InnerCodeLibrary(JITCodeLibrary):
-        """A library only linked into others: finalized (its modules linked, optimized
-        and verified, as numba's) without being added to the JIT nor compiled."""
-
-        def _finalize_final_module(self):
-            self._finalize_dynamic_globals()
-            self._verify_declare_only_symbols()
-            self._finalized = True
-
-        def get_pointer_to_function(self, name):
-            self._ensure_finalized()
-            return 0                     # (no symbol of it is executable)
-
-        @property
-        def codegen(self):
-            return _EnvlessCodegen(self._codegen)
-
-    @register_pass(mutates_CFG=True, analysis_only=False)
-    class GpujitInnerLowering(tp.NativeLowering):
-        _name = "gpujit_inner_native_lowering"
-
-        def run_pass(self, state):
-            if state.library is None:
-                lib = state.targetctx.codegen().create_library(state.func_id.func_qualname)
-                if type(lib) is JITCodeLibrary:
-                    lib.__class__ = InnerCodeLibrary
-                lib.enable_object_caching()
-                state.library = lib
-            return super().run_pass(state)
-
-    class GpujitInnerCompiler(compiler.CompilerBase):
-        def define_pipelines(self):
-            pm = compiler.DefaultPassBuilder.define_nopython_pipeline(self.state)
-            pm.passes = [(GpujitInnerLowering if p is tp.NativeLowering else p, d)
-                         for p, d in pm.passes]
-            pm.finalize()
-            return [pm]
-    return GpujitInnerCompiler
-
-
-class _EnvlessCodegen:
-    """An inner() library's codegen: numba's, but set_env (numba points the function's
-    environment global at its Environment, by the global's address in the JIT) skips a
-    global the JIT has no definition of (the library's own module is never added)."""
-
-    def __init__(self, codegen):
-        self._codegen = codegen
-
-    def __getattr__(self, name):
-        return getattr(self._codegen, name)
-
-    def set_env(self, env_name, env):
-        if self._codegen._engine.get_global_value_address(env_name):
-            self._codegen.set_env(env_name, env)
-
-
-class _InnerOnly:
-    """An inner() dispatcher called from Python."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def __call__(self, *args, **kws):
-        raise TypeError(f"{self.name} is a numba helper compiled for njit callers only "
-                        "(gpujit.ops.numba_helpers.inner)")
 
 
 def inner(py_func, **options):
@@ -652,13 +486,13 @@ def inner(py_func, **options):
     import numba
     fast_intrinsic_typing()
     options = dict(options, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-    cls = _inner_compiler_class()
+    cls = _nc.inner_compiler_class()
     if cls is not None:
         options["pipeline_class"] = cls
-    disp = _memoized_compile(numba.njit(**options)(py_func), True)
+    disp = _nc.memoized_compile(numba.njit(**options)(py_func), True)
     # (its entry points have no CPython wrapper: a Python call must not reach them)
     disp._insert = lambda *a, **k: None
-    disp._compile_for_args = _InnerOnly(py_func.__name__)
+    disp._compile_for_args = _nc.InnerOnly(py_func.__name__)
     return disp
 
 
