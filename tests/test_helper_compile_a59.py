@@ -150,3 +150,35 @@ def test_an_inline_callee_is_translated_once_for_its_call_sites(monkeypatch):
     f._cache = NullCache()
     assert f(2.0) == 5.0 + 7.0 * 3.0
     assert built.count("_twice_plus") == 1, built
+
+
+def test_threads_compiling_the_sort_helpers_at_once(monkeypatch):
+    """_stl_sort.compiled() from 8 threads at once (a fresh process's first topk / sort
+    in threads): its globals are swapped for dispatchers once; before the lock, a thread
+    could wrap another's dispatcher again (numba's TypeError 'A jit decorator was called
+    on an already jitted function')."""
+    import threading
+    from gpujit.ops import _stl_sort as S
+    for name in S._NAMES:              # (as before its first use; restored afterwards)
+        monkeypatch.setattr(S, name, getattr(getattr(S, name), "py_func", getattr(S, name)))
+    monkeypatch.setattr(S, "_COMPILED", [])
+    barrier = threading.Barrier(8)
+    got, errors = [], []
+
+    def run():
+        barrier.wait()
+        try:
+            got.append(S.compiled())
+        except Exception as e:          # (collected: the assertion below names it)
+            errors.append(e)
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(got) == 8 and all(g is got[0] for g in got)
+    v = np.array([[3.0, 1.0, 2.0, 1.0]])
+    ix = np.arange(4, dtype=np.int64)[None]
+    got[0][0](v, ix, False)
+    assert v.tolist() == [[1.0, 1.0, 2.0, 3.0]]
