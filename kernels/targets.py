@@ -382,52 +382,9 @@ def _skip_cfunc_wrapper(compiler):
     compiler._customize_flags = flags_without_wrapper
 
 
-# The signatures numba resolved for calls of its function types (operator.sub, <, *,
-# float32(...), bool(...)) while compiling CPU kernels, by (function type, typing
-# context, argument types, keywords): numba resolves each call site again, trying every
-# template registered for the function (operator.sub has dozens: datetimes, arrays,
-# sets...; each failure is recorded with its message) in literal and non-literal form,
-# ~1-1.5 ms a call; a kernel's index arithmetic and loop tests are ~15 such calls (~20
-# ms, a third of a small kernel's compile). A signature is reused only where numba's
-# function type still holds the implementation key it recorded for it.
-_CALL_TYPES: dict = {}
-
-
-class _memoized_call_types:
-    """Within the block (numba's compiler lock held), numba's types.Function resolves a
-    call it resolved before for the same argument types from _CALL_TYPES."""
-
-    def __enter__(self):
-        try:
-            from numba.core.types import functions
-            base, exact = functions.BaseFunction, functions.Function
-            numbas = base.__dict__["get_call_type"]
-        except (ImportError, AttributeError, KeyError):
-            self._restore = None
-            return self
-
-        def get_call_type(fn, context, args, kws):
-            if type(fn) is not exact:
-                return numbas(fn, context, args, kws)
-            try:
-                key = (fn, context, tuple(args), tuple(kws.items()))
-                sig = _CALL_TYPES.get(key)
-            except TypeError:            # (an unhashable keyword value)
-                return numbas(fn, context, args, kws)
-            if sig is not None and sig.args in fn._impl_keys:
-                return sig
-            sig = numbas(fn, context, args, kws)
-            if sig is not None:
-                _CALL_TYPES[key] = sig
-            return sig
-        base.get_call_type = get_call_type
-        self._restore = (base, numbas)
-        return self
-
-    def __exit__(self, *exc):
-        if self._restore is not None:
-            base, numbas = self._restore
-            base.get_call_type = numbas
+# (numba's call typing memoized within a kernel's compile: gpujit/ops/numba_compile, whose
+# helpers compile with it too; the names here for the kernels' code and tests)
+from gpujit.ops.numba_compile import _CALL_TYPES, memoized_call_types as _memoized_call_types  # noqa: E402,F401,E501
 
 
 _KERNEL_COMPILER: list = []     # [numba compiler class of kernels], or [None]

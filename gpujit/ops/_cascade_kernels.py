@@ -2,19 +2,20 @@
 TensorIterator's loops, element by element in ATen's order: reduction_cascade's NumPy
 blocks (for small calls while numba is not loaded) make the same additions.
 
-serial_sum(x, off, shape, sti, sto, begin, end, lanes, out, ooff): ATen's serial_for_each
+serial_sum(x, off, shape, sti, sto, begin, end, lanes, out, ooff, acc, values): ATen's serial_for_each
 of a sum's TensorIterator loop (flat arrays, element strides) over a range of it, the
 2-d loops' rows added into out as cascade_sum's kernels add them (vectorized_inner_sum,
 vectorized_outer_sum, scalar_inner_sum, scalar_outer_sum, by the strides). Float
 arithmetic in x's dtype, in order (numba keeps float32 float32 and reassociates nothing
 without fastmath).
 
-Plain Python functions: gpujit.ops.random.LazyKernel compiles serial_sum on first use
-(numba_helpers.njit, disk-cached); the helpers it calls are compiled with it.
+A plain Python function: gpujit.ops.random.LazyKernel compiles serial_sum on first use
+(numba_helpers.njit, disk-cached); the helpers it calls are numba_helpers.inner's,
+compiled into it.
 """
 import numpy as np
 
-from .numba_helpers import njit
+from .numba_helpers import inner
 
 _LEVELS = 4
 
@@ -28,7 +29,8 @@ def _level_power(size):
         while t > 0:
             c += 1
             t >>= 1
-    return max(4, c // _LEVELS)
+    c //= _LEVELS
+    return c if c > 4 else 4        # (not max(): its numba implementation, one more compile)
 
 
 def _mrs(x, base, rstride, cstride, width, size, acc):
@@ -145,15 +147,16 @@ def _loop2d(x, ib, ob, size0, size1, i0, i1, o0, o1, lanes, acc, zero, out):
         j += 1
 
 
-def serial_sum(x, off, shape, sti, sto, begin, end, lanes, out, ooff):
+def serial_sum(x, off, shape, sti, sto, begin, end, lanes, out, ooff, acc, values):
     """ATen's serial_for_each over [begin, end) of a reduction's loop (shape, input /
     output element strides: int64 arrays of >= 2 dims, the fastest first; x and out flat,
     offsets off / ooff): the 2-d loops its DimCounter steps through (a row's rest, rows to
-    the end of dim 1, whole (dim 0, dim 1) blocks), each added into out by _loop2d."""
+    the end of dim 1, whole (dim 0, dim 1) blocks), each added into out by _loop2d.
+    Scratch, zeros made by the caller: acc (4, 4 * lanes) of x's dtype, values (ndim,)
+    int64; np.zeros in numba code compiled numba's zeros /
+    empty implementations for each dtype and shape kind (~1 s of a cold first sum's ~5 s)."""
     ndim = shape.shape[0]
-    acc = np.zeros((_LEVELS, 4 * lanes), x.dtype)
-    zero = np.zeros(1, x.dtype)[0]
-    values = np.zeros(ndim, np.int64)
+    zero = acc[0, 0]
     lin = begin
     for d in range(ndim):
         if shape[d] > 0:
@@ -161,10 +164,15 @@ def serial_sum(x, off, shape, sti, sto, begin, end, lanes, out, ooff):
             lin //= shape[d]
     offset = begin
     while offset < end:
-        step0 = min(shape[0] - values[0], end - offset)
+        # (conditionals, not min(): its numba implementation is one more compile)
+        step0 = shape[0] - values[0]
+        if end - offset < step0:
+            step0 = end - offset
         step1 = 1
         if step0 == shape[0]:
-            step1 = min(shape[1] - values[1], (end - offset) // shape[0])
+            step1 = shape[1] - values[1]
+            if (end - offset) // shape[0] < step1:
+                step1 = (end - offset) // shape[0]
         ib = off
         ob = ooff
         for d in range(ndim):
@@ -189,7 +197,7 @@ def serial_sum(x, off, shape, sti, sto, begin, end, lanes, out, ooff):
             d += 1
 
 
-_level_power = njit(_level_power)
-_mrs = njit(_mrs)
-_row_sum = njit(_row_sum)
-_loop2d = njit(_loop2d)
+_level_power = inner(_level_power)
+_mrs = inner(_mrs)
+_row_sum = inner(_row_sum)
+_loop2d = inner(_loop2d)

@@ -22,7 +22,7 @@ import numba  # noqa: F401  (whole first: threads, see ops/numba_helpers.py)
 from numba.core import types
 from numba.extending import intrinsic
 
-from .numba_helpers import njit
+from .numba_helpers import inner, njit
 
 _F = np.float32
 
@@ -231,7 +231,7 @@ def _erf_block_py(ab, ob, far, idx, xf, yf):
         ob[idx[j]] = yf[j]
 
 
-_erf_block = njit(_erf_block_py, error_model="numpy")
+_erf_block = inner(_erf_block_py, error_model="numpy")    # (the loops' callee only)
 
 
 def _erf_into_py(x, out):

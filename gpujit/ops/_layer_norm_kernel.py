@@ -25,7 +25,7 @@ from numba.core import types
 from numba.extending import overload
 
 from ._fma_intrinsics import fma_f32, fma_f64
-from .numba_helpers import njit
+from .numba_helpers import inner, njit
 
 LANES = {np.dtype(np.float32): 8, np.dtype(np.float64): 4}   # Vectorized<T>::size(), AVX2
 
@@ -201,8 +201,8 @@ def _group_norm(x, gamma, beta, eps, y, lanes, D, affine):
                 out[k] = _fma(scale, row[k], bias)
 
 
-_ceil_log2 = njit(_ceil_log2)
-_add_vec = njit(_add_vec)
-_moments = njit(_moments)
+_ceil_log2 = inner(_ceil_log2)         # (callees of the two entry points only)
+_add_vec = inner(_add_vec)
+_moments = inner(_moments)
 layer_norm = njit(_layer_norm)
 group_norm = njit(_group_norm)

@@ -27,7 +27,7 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from . import _normal_fill
-from .numba_helpers import njit
+from .numba_helpers import inner
 
 _N, _M = 624, 397
 
@@ -43,7 +43,7 @@ def _fma(typingctx, a, b, c):
     return types.float64(types.float64, types.float64, types.float64), codegen
 
 
-@njit
+@inner
 def _twist(key):
     """mt19937_gen: the next 624 state words, in place."""
     for i in range(_N - _M):
@@ -56,7 +56,7 @@ def _twist(key):
     key[_N - 1] = np.uint32(np.int64(key[_M - 1]) ^ (y >> 1) ^ ((y & 1) * 0x9908b0df))
 
 
-@njit
+@inner
 def _temper(w):
     y = np.int64(w)
     y ^= y >> 11
@@ -66,7 +66,7 @@ def _temper(w):
     return y
 
 
-@njit
+@inner
 def _next(key, pos):
     """(the next tempered word, the new pos)."""
     if pos >= _N:
@@ -75,7 +75,7 @@ def _next(key, pos):
     return _temper(key[pos]), pos + 1
 
 
-@njit
+@inner
 def _raw_words(key, out):
     """out (uint64) = the next out.size tempered words."""
     n = out.size
@@ -85,7 +85,9 @@ def _raw_words(key, out):
         if pos >= _N:
             _twist(key)
             pos = 0
-        m = min(_N - pos, n - i)
+        m = _N - pos                    # (not min(): one more numba compile)
+        if n - i < m:
+            m = n - i
         for k in range(m):
             out[i + k] = np.uint64(_temper(key[pos + k]))
         i += m
@@ -108,7 +110,9 @@ def mt_u24(key, out):
         if pos >= _N:
             _twist(key)
             pos = 0
-        m = min(_N - pos, n - i)
+        m = _N - pos                    # (not min(): one more numba compile)
+        if n - i < m:
+            m = n - i
         for k in range(m):
             out[i + k] = np.float32(_temper(key[pos + k]) & 0xFFFFFF) * scale
         i += m
@@ -116,7 +120,7 @@ def mt_u24(key, out):
     key[_N] = np.uint32(pos)
 
 
-@njit
+@inner
 def _words(key, pos, buf, n):
     """buf[:n] = the next n tempered words from pos; returns the new pos."""
     i = 0
@@ -124,7 +128,9 @@ def _words(key, pos, buf, n):
         if pos >= _N:
             _twist(key)
             pos = 0
-        m = min(_N - pos, n - i)
+        m = _N - pos                    # (not min(): one more numba compile)
+        if n - i < m:
+            m = n - i
         for k in range(m):
             buf[i + k] = np.uint32(_temper(key[pos + k]))
         i += m
@@ -135,7 +141,7 @@ def _words(key, pos, buf, n):
 _CHUNK = 2048
 
 
-@njit
+@inner
 def _pairs(key, out, thr, kind):
     """out[i] from the 53 low bits of word pairs (hi, lo), drawn in chunks: kind 0 the
     double uniform, 1 the test bits < thr."""
@@ -227,14 +233,12 @@ def libm_unary(x, out, which):
             out[i] = math.tan(v)
 
 
-_NF = njit(_normal_fill.normal_fill_f32)
+_NF = inner(_normal_fill.normal_fill_f32)
 
 
-def normal_fill_mt(key, out, tail_at, mean, std):
-    """randn / normal_ of float: ops/_normal_fill's loop on the next words of the
-    generator, drawn here (tail_at + 16 words when out.size % 16, else tail_at)."""
-    n = out.size
-    m = tail_at + (16 if n % 16 else 0)
-    words = np.empty(m, np.uint64)
+def normal_fill_mt(key, out, tail_at, mean, std, words, scratch):
+    """randn / normal_ of float: ops/_normal_fill's loop (its scratch) on the next words
+    of the generator, drawn here into words (uint64: tail_at + 16 words when out.size %
+    16, else tail_at; the caller's, as the scratch)."""
     _raw_words(key, words)
-    _NF(words, out, tail_at, mean, std)
+    _NF(words, out, tail_at, mean, std, scratch)

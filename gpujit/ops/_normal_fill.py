@@ -56,27 +56,29 @@ def fma32(typingctx, a, b, c):
     return types.float32(types.float32, types.float32, types.float32), codegen
 
 
-_CH = 256          # blocks of 16 per pass through the lanes (4 x 8 KiB of scratch)
-
-
-def normal_fill_f32(words, out, tail_at, mean, std):
+def normal_fill_f32(words, out, tail_at, mean, std, scratch):
     """numba body: ATen's AVX2 normal fill into float32 `out` (n values) from the raw
     32-bit words of the generator (uniform = 24 low bits * 2^-24): blocks of 16 from
     words[:n // 16 * 16]; when n % 16, the last 16 values recomputed from the block
-    words[tail_at:tail_at + 16]. Every value gets ATen's fma(v, std, mean)."""
+    words[tail_at:tail_at + 16]. Every value gets ATen's fma(v, std, mean). scratch: a
+    (4, 8 * blocks) float32 array, the lanes of that many blocks of 16 per pass (the
+    caller's, NumPy's: np.empty here compiled numba's empty for a cold first randn)."""
     f4 = np.float32
     n = out.size
     nb = n // 16
     tail = n % 16 != 0
-    a1 = np.empty(_CH * 8, np.float32)
-    a2 = np.empty(_CH * 8, np.float32)
-    c1 = np.empty(_CH * 8, np.float32)
-    c2 = np.empty(_CH * 8, np.float32)
+    a1 = scratch[0]
+    a2 = scratch[1]
+    c1 = scratch[2]
+    c2 = scratch[3]
+    ch = scratch.shape[1] // 8
     scale = f4(1.0 / 16777216.0)
     mask = np.uint64(0xFFFFFF)
     b0 = 0
     while b0 < nb + tail:
-        m = min(_CH, nb + tail - b0)
+        m = nb + tail - b0             # (not min(): one more numba compile)
+        if m > ch:
+            m = ch
         for b in range(m):
             w0 = (b0 + b) * 16 if b0 + b < nb else tail_at
             for j in range(8):
@@ -84,7 +86,8 @@ def normal_fill_f32(words, out, tail_at, mean, std):
                 a2[b * 8 + j] = f4(words[w0 + 8 + j] & mask) * scale
         for i in range(m * 8):
             # ---- radius = sqrt(-2 * log256_ps(1 - u1))
-            x = max(f4(1.0) - a1[i], f4(1.1754943508222875e-38))
+            x = f4(1.0) - a1[i]            # (no NaN: max() as a select)
+            x = x if x > f4(1.1754943508222875e-38) else f4(1.1754943508222875e-38)
             ib = f32_bits(x)
             e = f4((ib >> 23) - 0x7f) + f4(1)
             x = bits_f32((ib & ~0x7f800000) | 0x3f000000)

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .numba_helpers import njit
+from .numba_helpers import inner
 
 _M53 = np.uint64((1 << 53) - 1)
 _S32 = np.uint64(32)
@@ -35,12 +35,12 @@ def randperm_fill(words, out):
         out[j] = t
 
 
-@njit
+@inner
 def _u53(w, p):
     return np.float64(((w[p] << _S32) | w[p + 1]) & _M53) * _TWO_M53
 
 
-@njit
+@inner
 def _poisson1(lam, w, p):
     """(sample, next word) for one rate; next word -1 when w ran out."""
     nw = w.size
@@ -94,7 +94,7 @@ def poisson_run(lam, out, w, i):
     return lam.size, p
 
 
-@njit
+@inner
 def _r(x, single):
     return np.float64(np.float32(x)) if single else x
 
@@ -105,7 +105,7 @@ _TAIL = np.array([0.0810614667953272, 0.0413406959554092, 0.0276779256849983,
                   0.00833056343336287])
 
 
-@njit
+@inner
 def _stirling_tail(k):
     if k < 10:
         return _TAIL[int(k)]
@@ -113,7 +113,7 @@ def _stirling_tail(k):
     return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
 
 
-@njit
+@inner
 def _inversion(count, prob, single, w, p):
     nw = w.size
     geom_sum = 0.0
@@ -132,7 +132,7 @@ def _inversion(count, prob, single, w, p):
         num_geom = num_geom + 1
 
 
-@njit
+@inner
 def _btrs(count, prob, single, w, p):
     nw = w.size
     v = _r(_r(count * prob, single) * _r(1 - prob, single), single)
@@ -167,7 +167,7 @@ def _btrs(count, prob, single, w, p):
             return k, p
 
 
-@njit
+@inner
 def _binomial1(count, prob, single, w, p):
     if count <= 0.0 or prob <= 0.0:
         return 0.0, p

@@ -19,7 +19,7 @@ from numba.core import types
 from numba.extending import intrinsic
 
 from ._fma_intrinsics import fma as _fma
-from .numba_helpers import lazy_vectorize, njit
+from .numba_helpers import inner, lazy_vectorize, njit
 
 __all__ = ["jit_f32", "jit_f64", "apply"]     # (and the ufuncs lgamma_f32, lgamma_f64)
 
@@ -31,10 +31,9 @@ def _jit(py_func):
     """numba.njit for the helpers, without gpujit's disk cache: a cached helper is linked
     into its callers as object code, called and not inlined (lgamma took ~230 ns an
     element so, ~25 inlined); the ufuncs and jit_f32 / jit_f64 are cached whole. (No
-    Python / cfunc wrappers either: a cold compile's time.)"""
-    import numba
-    return numba.njit(no_cpython_wrapper=True, no_cfunc_wrapper=True,
-                      error_model="numpy")(py_func)
+    Python / cfunc wrappers either, nor a JIT compile of their own: numba_helpers.inner,
+    a cold compile's time.)"""
+    return inner(py_func, error_model="numpy")
 
 
 # ------------------------------------------------------------------ df.h / dd.h

@@ -280,13 +280,11 @@ def _row_max_py(xr, mx):
 _row_max = njit(_row_max_py, inline="always", error_model="numpy")
 
 
-def _softmax_rows_py(x, y, lanes):
+def _softmax_rows_py(x, y, lanes, acc, mx):
     """softmax of each row of x into y, as _vec_softmax_lastdim: the row's max,
     exp(x - max) into y (a 1-D loop of the branch-free exp), the lanes' sum of y, then
     y * (1 / sum). One row at a time: it stays in the cache."""
     M, N = x.shape
-    acc = np.empty(lanes, np.float32)
-    mx = np.empty(16, np.float32)
     for r in range(M):
         xr = x[r]
         yr = y[r]
@@ -298,12 +296,10 @@ def _softmax_rows_py(x, y, lanes):
             yr[i] = _F(yr[i] * inv)
 
 
-def _log_softmax_rows_py(x, y, lanes):
+def _log_softmax_rows_py(x, y, lanes, acc, mx):
     """log_softmax of each row of x into y, as _vec_log_softmax_lastdim: exp(x - max)
     summed as softmax's, then (x - max) - log(sum)."""
     M, N = x.shape
-    acc = np.empty(lanes, np.float32)
-    mx = np.empty(16, np.float32)
     for r in range(M):
         xr = x[r]
         yr = y[r]
@@ -315,10 +311,9 @@ def _log_softmax_rows_py(x, y, lanes):
             yr[i] = _F(_F(xr[i] - m) - ls)
 
 
-def _softmax_backward_rows_py(g, out, gi, lanes):
+def _softmax_backward_rows_py(g, out, gi, lanes, acc):
     """The rows of softmax_backward_lastdim (gi a fresh array, no view of g or out)."""
     M, N = g.shape
-    acc = np.empty(lanes, np.float32)
     for r in range(M):
         gr = g[r]
         orow = out[r]
@@ -330,10 +325,9 @@ def _softmax_backward_rows_py(g, out, gi, lanes):
             gir[i] = _F(_F(gr[i] - s) * orow[i])
 
 
-def _log_softmax_backward_rows_py(g, out, gi, lanes):
+def _log_softmax_backward_rows_py(g, out, gi, lanes, acc):
     """The rows of log_softmax's backward over the last dim: g - exp(out) * sum(g)."""
     M, N = g.shape
-    acc = np.empty(lanes, np.float32)
     for r in range(M):
         gr = g[r]
         orow = out[r]
@@ -356,14 +350,18 @@ def softmax_lastdim(x, y, lanes, log):
     """softmax (log: log_softmax) of the rows of x, (M, N) C-contiguous float32, N > 0,
     into y (a fresh (M, N) float32 array): max, Sleef's exp of x - max, the lanes' sums,
     then e * (1 / sum) or (x - max) - log(sum), row by row in one compiled loop."""
-    (_log_softmax_rows if log else _softmax_rows)(x, y, lanes)
+    # (the rows' scratch, NumPy's: np.empty in numba code compiled numba's empty, ~0.2 s
+    # of a cold first softmax)
+    (_log_softmax_rows if log else _softmax_rows)(x, y, lanes, np.empty(lanes, _F),
+                                                  np.empty(16, _F))
 
 
 def softmax_backward_lastdim(g, out, gi, lanes, log):
     """The gradient of softmax_lastdim's rows (g, out, gi: (M, N) C-contiguous float32,
     gi a fresh array): softmax (g - sum(g * out)) * out; log_softmax g - exp(out) *
     sum(g), one FMA."""
-    (_log_softmax_backward_rows if log else _softmax_backward_rows)(g, out, gi, lanes)
+    (_log_softmax_backward_rows if log else _softmax_backward_rows)(g, out, gi, lanes,
+                                                                    np.empty(lanes, _F))
 
 
 def lanes():

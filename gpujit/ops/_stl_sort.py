@@ -12,8 +12,11 @@ float32) and `ix` (int64 indices moved along), in place; numba-compiled on first
 """
 from __future__ import annotations
 
+import threading
+
 _THRESHOLD = 16
 _COMPILED: list = []
+_LOCK = threading.Lock()
 
 
 def _lt(a, b, desc):
@@ -235,13 +238,15 @@ def compiled():
     """(sort_rows, topk_rows, nth_rows), numba-compiled (the module's functions replaced by their
     dispatchers, so that each compiles calling the others')."""
     if not _COMPILED:
-        import numba  # noqa: F401  (whole first: threads, see ops/numba_helpers.py)
-        from numba.extending import register_jitable
-        from .numba_helpers import njit          # lazy: numba is imported now
-        g = globals()
-        for name in _NAMES:
-            # (the helpers compiled into the three entry points: one dispatcher, one cache
-            # entry each, a third of the compile time of a dispatcher per helper)
-            g[name] = (njit if name in _ENTRIES else register_jitable)(g[name])
-        _COMPILED.append((g["_sort_rows"], g["_topk_rows"], g["_nth_rows"]))
+        from .numba_helpers import inner, njit   # lazy: numba is imported now
+        with _LOCK:                   # (threads sorting at once: the globals swapped once)
+            if not _COMPILED:
+                g = globals()
+                for name in _NAMES:
+                    # (the helpers compiled into the three entry points: one cache entry
+                    # each; inner: no wrappers, nor a second compile for a constant
+                    # argument, as register_jitable's overloads made: _partial_sort(v, ix,
+                    # 0, k, ...))
+                    g[name] = (njit if name in _ENTRIES else inner)(g[name])
+                _COMPILED.append((g["_sort_rows"], g["_topk_rows"], g["_nth_rows"]))
     return _COMPILED[0]

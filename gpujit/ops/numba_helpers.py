@@ -17,6 +17,7 @@ inlining the scalar function into it: ~50-100 ms each, the scalar function's cac
 not) are cached too, as object code beside the function's entries (`*.nbw`).
 
     f = njit(py_func)                       # a numba Dispatcher, cached under cache_dir()
+    g = inner(py_func)                      # a callee of njit code only (numba_compile)
     u = vectorize(["float64(float64)"], g)  # a NumPy ufunc, its loops cached likewise
 
 Every path of gpujit's that may import numba first imports the package whole (`import
@@ -33,8 +34,10 @@ import os
 import threading
 
 from .. import cachedir as _dirs
+from . import numba_compile as _nc
+from .numba_compile import _CALL_TYPES, memoized_call_types  # noqa: F401  (re-exported)
 
-__all__ = ["njit", "vectorize", "lazy_vectorize", "numba_cache_dir", "cache_generated",
+__all__ = ["njit", "inner", "memoized_call_types", "vectorize", "lazy_vectorize", "numba_cache_dir", "cache_generated",
            "fast_intrinsic_typing"]
 
 _lock = threading.Lock()
@@ -302,6 +305,7 @@ def fast_intrinsic_typing() -> bool:
             _IntrinsicTemplate.generic = generic
         _FAST_TYPING.append(ok)
         _shared_memo_inline_copy()
+        _memo_inline_untyped_ir()
         _fast_config_values()
         return ok
 
@@ -358,6 +362,50 @@ def _fast_config_values() -> bool:
     values.__wrapped__ = numbas
     values.__doc__ = numbas.__doc__
     tc.TargetConfig.values = values
+    return True
+
+
+def _memo_inline_untyped_ir() -> bool:
+    """Make numba's IR inlining of a function (InlineWorker.inline_function: an njit
+    helper's inline="always") build the callee's untyped IR (its bytecode through numba's
+    untyped passes, its own inline callees inlined) once per function, typing and target
+    contexts, pipeline, flags and locals, instead of at every call site: inline_ir copies
+    the IR it is given and never changes it (the softmax kernels inline _row_sum twice,
+    _fold three times and Sleef's double-float helpers at several sites: ~1/5 of a cold
+    compile). As numba's path, the inlining worker's flags get enable_ssa = False. False,
+    and nothing changed, where numba's internals differ."""
+    import weakref
+    try:
+        from numba.core import inline_closurecall as icc
+        numbas = icc.InlineWorker.inline_function
+        names = numbas.__code__.co_names
+        ok = "run_untyped_passes" in names and "inline_ir" in names and \
+            "enable_ssa" in icc.InlineWorker.run_untyped_passes.__code__.co_names
+    except (ImportError, AttributeError):
+        return False
+    if not ok:
+        return False
+    memo = weakref.WeakKeyDictionary()     # {function: {key: its untyped IR}}
+    mlock = threading.Lock()
+
+    def inline_function(self, caller_ir, block, i, function, arg_typs=None):
+        try:
+            self.flags.enable_ssa = False           # (what run_untyped_passes sets)
+            key = (id(self.typingctx), id(self.targetctx), self._compiler_pipeline,
+                   repr(sorted((k, repr(v)) for k, v in self.flags.values().items())),
+                   repr(sorted((self.locals or {}).items())))
+            with mlock:
+                callee_ir = memo.get(function, {}).get(key)
+        except Exception:                # (unhashable, not weak-referable: numba's way)
+            return numbas(self, caller_ir, block, i, function, arg_typs=arg_typs)
+        if callee_ir is None:
+            callee_ir = self.run_untyped_passes(function)
+            with mlock:
+                memo.setdefault(function, {})[key] = callee_ir
+        return self.inline_ir(caller_ir, block, i, callee_ir, function.__code__.co_freevars,
+                              arg_typs=arg_typs)
+    inline_function.__wrapped__ = numbas
+    icc.InlineWorker.inline_function = inline_function
     return True
 
 
@@ -418,13 +466,33 @@ def _shared_memo_inline_copy() -> bool:
 
 
 def njit(py_func, **options):
-    """numba.njit(py_func, **options), cached on disk under gpujit's cache directory."""
+    """numba.njit(py_func, **options), cached on disk under gpujit's cache directory
+    (compiled with memoized call typing; argument types unliteral: see inner)."""
     import numba
     fast_intrinsic_typing()
-    disp = numba.njit(**options)(py_func)
+    disp = _nc.memoized_compile(numba.njit(**options)(py_func), True)
     c = _function_cache(py_func)
     if c is not None:
         disp._cache = c                  # what Dispatcher.enable_caching() sets
+    return disp
+
+
+def inner(py_func, **options):
+    """A numba dispatcher of py_func for njit callers only (the helpers an entry point
+    calls): compiled without numba's CPython and C wrappers (never called from Python;
+    ~20% of a small function's compile, lowered, optimized and made into machine code),
+    not cached on disk (its code is linked into each caller's cached entry), argument
+    types unliteral, call typing memoized. Called from Python it raises TypeError."""
+    import numba
+    fast_intrinsic_typing()
+    options = dict(options, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+    cls = _nc.inner_compiler_class()
+    if cls is not None:
+        options["pipeline_class"] = cls
+    disp = _nc.memoized_compile(numba.njit(**options)(py_func), True)
+    # (its entry points have no CPython wrapper: a Python call must not reach them)
+    disp._insert = lambda *a, **k: None
+    disp._compile_for_args = _nc.InnerOnly(py_func.__name__)
     return disp
 
 

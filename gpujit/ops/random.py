@@ -293,12 +293,15 @@ class _CpuStream:
         fill = NORMAL_FILL.get(n)
         if fill is not None:
             both = NORMAL_FILL_MT.get(n)
+            # (the loops' scratch: 256 blocks' lanes a pass, 4 x 8 KiB)
+            scratch = np.empty((4, 256 * 8), _F32)
             if both is not None:                # (the words drawn in the same loop)
                 self.fresh = False
-                both(self.key, out, tail_at, np.float32(mean), np.float32(std))
+                both(self.key, out, tail_at, np.float32(mean), np.float32(std),
+                     np.empty(tail_at + 16 * (tail > 0), np.uint64), scratch)
             else:
                 fill(self.raw(tail_at + 16 * (tail > 0)), out, tail_at, np.float32(mean),
-                     np.float32(std))
+                     np.float32(std), scratch)
         else:
             u = self.u24(tail_at + 16 * (tail > 0))
             rows = np.concatenate([u[:nb * 16], u[n:]]) if tail and tail_at == n else \

@@ -323,14 +323,17 @@ def cascade_sum(a, axes, keepdim, ignore_nan=False):
                 len(hit) == 7 or hit[7] == _threads()):
             out = np.zeros(hit[3], a.dtype)
             x = a.reshape(-1) if hit[6] else a.T.reshape(-1)
+            # (the kernel's scratch zeros, made here: see _cascade_kernels.serial_sum)
             if len(hit) == 7:
                 _KERNEL[0].fn(x, 0, hit[0], hit[1], hit[2], 0, a.size, hit[5],
-                              out.reshape(-1), 0)
+                              out.reshape(-1), 0, np.zeros((4, 4 * hit[5]), x.dtype),
+                              np.zeros(len(hit[0]), np.int64))
             else:                           # (parallel_dim_reduction's loops)
                 flat_out = out.reshape(-1)
                 for xo, part, n_part, oo in hit[8]:
                     _KERNEL[0].fn(x, xo, part, hit[1], hit[2], 0, n_part, hit[5], flat_out,
-                                  oo)
+                                  oo, np.zeros((4, 4 * hit[5]), x.dtype),
+                                  np.zeros(len(part), np.int64))
             return out.reshape(hit[4])
     lanes_ = lanes(a.dtype)
     if not lanes_:
@@ -412,6 +415,11 @@ def _flat(a):
     return as_strided(a, (span,), (a.itemsize,), writeable=False)
 
 
+def _scratch(x, shape, lanes_):
+    """serial_sum's scratch zeros (acc, values) for x's dtype and a loop of shape."""
+    return np.zeros((4, 4 * lanes_), x.dtype), np.zeros(len(shape), np.int64)
+
+
 def _numba_sum(kernel, a, layout, shape, sti, sto, kshape, ignore_nan, lanes_):
     """_cascade_sum by the numba loops: serial_for_each over the whole loop, or the
     threads' parts of it (two_pass_reduction, parallel_dim_reduction)."""
@@ -423,18 +431,20 @@ def _numba_sum(kernel, a, layout, shape, sti, sto, kshape, ignore_nan, lanes_):
     n = a.size
     threads = _threads() if n >= GRAIN_SIZE else 1
     if threads == 1:
-        kernel(x, 0, shape, sti, sto, 0, n, lanes_, flat_out, 0)
+        kernel(x, 0, shape, sti, sto, 0, n, lanes_, flat_out, 0, *_scratch(x, shape, lanes_))
     elif flat_out.size == 1:            # two_pass_reduction
         slots = np.zeros(threads, a.dtype)
         for t, (b, e) in enumerate(_chunks(n, GRAIN_SIZE, threads)):
-            kernel(x, 0, shape, sti, sto, b, e, lanes_, slots, t)
+            kernel(x, 0, shape, sti, sto, b, e, lanes_, slots, t, *_scratch(x, shape, lanes_))
         if ignore_nan:
             slots = np.where(np.isnan(slots), a.dtype.type(0), slots)
-        kernel(slots, 0, np.array([threads, 1]), np.array([1, 0]), np.array([0, 0]), 0,
-               threads, lanes_, flat_out, 0)
+        shape2 = np.array([threads, 1])
+        kernel(slots, 0, shape2, np.array([1, 0]), np.array([0, 0]), 0,
+               threads, lanes_, flat_out, 0, *_scratch(slots, shape2, lanes_))
     else:                               # parallel_dim_reduction
         for xo, part, n_part, oo in _dim_parts(layout, shape, sti, sto, threads, a.itemsize):
-            kernel(x, xo, part, sti, sto, 0, n_part, lanes_, flat_out, oo)
+            kernel(x, xo, part, sti, sto, 0, n_part, lanes_, flat_out, oo,
+                   *_scratch(x, part, lanes_))
     return out
 
 

@@ -442,8 +442,8 @@ def _std_sort_mode_index(m):
     """The index PyTorch's CPU mode kernel picks in each row of the 2-d array m."""
     global _adjust_heap_jit
     if not _STDSORT:
-        from .numba_helpers import njit   # lazy: numba is imported now
-        _adjust_heap_jit = njit(_adjust_heap)
+        from .numba_helpers import inner, njit   # lazy: numba is imported now
+        _adjust_heap_jit = inner(_adjust_heap)    # (a callee of the rows' loop only)
         _STDSORT.append(njit(_std_sort_mode_rows))    # cached under gpujit's cache directory
     vals = np.ascontiguousarray(m)
     if vals.dtype.kind == "b":
