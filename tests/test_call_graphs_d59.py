@@ -10,6 +10,7 @@ import numpy as np
 
 import gpujit as torch
 import gpujit.nn.functional as F
+from gpujit._jit_internal import BroadcastingList2
 
 
 def helper(x, k: int = 2):
@@ -79,8 +80,53 @@ class M(torch.nn.Module):
         return F.softmax(self.lin(x), 1) + helper(x)
 
 
+def bl(x, k: BroadcastingList2[int]):
+    return x.sum() + k[0] + k[1]
+
+
+def opt(x, d: Optional[int] = None):
+    if d is None:
+        return x
+    return x * d
+
+
+def f_broadcast(x):
+    return bl(x, 2) + bl(x, [3, 4])
+
+
+def f_optional(x):
+    return opt(x) + opt(x, 3) + opt(x, d=None)
+
+
 # torch 2.13's `print(torch.jit.script(fn).graph)`, its ` # file:line:col` tails removed
 EXPECTED = {
+    "f_broadcast": """\
+graph(%x.1 : Tensor):
+  %12 : int = prim::Constant[value=1]()
+  %4 : Function = prim::Constant[name="bl"]()
+  %2 : int = prim::Constant[value=2]()
+  %7 : int = prim::Constant[value=3]()
+  %8 : int = prim::Constant[value=4]()
+  %3 : int[] = prim::ListConstruct(%2, %2)
+  %5 : Tensor = prim::CallFunction(%4, %x.1, %3)
+  %9 : int[] = prim::ListConstruct(%7, %8)
+  %11 : Tensor = prim::CallFunction(%4, %x.1, %9)
+  %13 : Tensor = aten::add(%5, %11, %12)
+  return (%13)
+""",
+    "f_optional": """\
+graph(%x.1 : Tensor):
+  %9 : int = prim::Constant[value=1]()
+  %3 : Function = prim::Constant[name="opt"]()
+  %2 : NoneType = prim::Constant()
+  %6 : int = prim::Constant[value=3]()
+  %4 : Tensor = prim::CallFunction(%3, %x.1, %2)
+  %8 : Tensor = prim::CallFunction(%3, %x.1, %6)
+  %10 : Tensor = aten::add(%4, %8, %9)
+  %14 : Tensor = prim::CallFunction(%3, %x.1, %2)
+  %16 : Tensor = aten::add(%10, %14, %9)
+  return (%16)
+""",
     "f_brief": """\
 graph(%x.1 : Tensor):
   %11 : int = prim::Constant[value=1]()
@@ -224,6 +270,16 @@ def test_module_forward_calls_softmax_and_helper():
     assert _text(torch.jit.script(M()).graph) == EXPECTED["M"]
 
 
+def test_number_for_a_broadcasting_list_parameter():
+    _check("f_broadcast", f_broadcast)
+    x = np.array([1.0, 2.0], np.float32)
+    assert float(torch.jit.script(f_broadcast)(torch.tensor(x))) == 3 + 4 + 3 + 7
+
+
+def test_none_defaults_pool_with_none_arguments():
+    _check("f_optional", f_optional)
+
+
 def test_function_constant_has_no_source_range():
     g = str(torch.jit.script(f_brief).graph)
     line = next(s for s in g.splitlines() if 'name="helper"' in s)
@@ -265,3 +321,25 @@ def test_save_load_keeps_the_calls(tmp_path):
         torch.jit.save(m, str(p), format=fmt)
         loaded = torch.jit.load(str(p))
         np.testing.assert_allclose(loaded(x).detach().numpy(), want, rtol=1e-6)
+
+
+@torch.jit.script
+def _scripted(x, k: int = 3):
+    return x * k
+
+
+def _traced(x):
+    return _scripted(x) + 1
+
+
+def test_trace_records_a_scripted_call_as_torch():
+    t = torch.jit.trace(_traced, torch.ones(2))
+    # torch 2.13: the argument constant, then the Function constant, then the call
+    assert _text(t.graph).splitlines()[1:4] == [
+        "  %1 : int = prim::Constant[value=3]()",
+        '  %2 : Function = prim::Constant[name="_scripted"]()',
+        "  %3 : Float(2, strides=[1], requires_grad=0, device=cpu) = "
+        "prim::CallFunction(%2, %x, %1)"]
+    assert "__torch__.test_call_graphs_d59._scripted" in t.code and "(x, 3, )" in t.code
+    np.testing.assert_array_equal(t(torch.tensor(np.array([1.0, 2.0], np.float32))).numpy(),
+                                  [4.0, 7.0])

@@ -1473,7 +1473,17 @@ class _Replay:
         for p, gv in zip(callee.inputs, rec.inputs[1:]):
             base, _, suffix = p.debug_name.rpartition(".")      # (x, not x.1)
             name = base if base and suffix.isdigit() else p.debug_name
-            if ops:
+            c = gv.node
+            if c is not None and c.kind in _CONVERSIONS and id(c) not in self.claimed \
+                    and len(c.inputs) >= 1 and (ops or name in kws) and \
+                    (len(c.inputs) == 1 or (c.kind == "prim::ListConstruct" and
+                                            len(set(map(id, c.inputs))) == 1)):
+                # tryConvertToType's conversion of the argument (a number for a
+                # BroadcastingList2[int] parameter: the list of n copies of it)
+                self.claimed.add(id(c))
+                v = ops.pop(0) if ops else kws.pop(name)
+                inputs.append(self.insert(c.kind, [v] * len(c.inputs), 1, g=c).outputs[0])
+            elif ops:
                 inputs.append(ops.pop(0))
             elif name in kws:
                 inputs.append(kws.pop(name))
