@@ -463,7 +463,7 @@ def test_scripted_broadcasting_defaults_and_numbers():
     for a, b in zip(s(x), m(x)):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     unfold = next(n for n in s.graph.nodes() if n.kind() == "prim::CallFunction")
-    consts = [v.node() for v in list(unfold.inputs())[1:]]
+    consts = [v.node() for v in list(unfold.inputs())[2:]]   # (after the function, x)
     assert [c.kind() for c in consts][0] == "prim::ListConstruct"
     assert len(list(consts[0].inputs())) == 2                  # kernel_size [2, 2]
     assert [c.output().toIValue() for c in consts[1:]] == [[1, 1], [0, 0], [1, 1]]

@@ -490,7 +490,8 @@ def test_traced_scripted_call_constants_carry_the_call_line():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tr = gpujit.jit.trace(g, (gpujit.ones(2),))
-    consts = [ln for ln in str(tr.graph).splitlines() if "prim::Constant" in ln]
+    consts = [ln for ln in str(tr.graph).splitlines() if "prim::Constant" in ln and
+              "Function" not in ln]        # (torch's `Function` constant has no range)
     assert len(consts) == 4
     where = f" # {__file__}:{line}:0"
     assert all(ln.endswith(where) for ln in consts), consts

@@ -788,6 +788,11 @@ def _record_call(self, graph, module, args, result, fn=None):
             ty = rec.type_of_result(result) if isinstance(result, Tensor) else \
                 T.without_shapes(callee.outputs[0].type)
             kind = "prim::CallFunction" if module is None else "prim::CallMethod"
+            if module is None:      # (torch's form: the function a `Function` constant)
+                fc = g.insert_node("prim::Constant", [], output_types=[T.FUNCTION],
+                                   attrs={"name": fn.name})
+                fc.meta["function"] = callee
+                inputs = [fc.output] + inputs
             n = g.insert_node(kind, inputs, output_types=[ty], attrs={"name": fn.name})
             n.meta["callee"] = callee
             if module is None:

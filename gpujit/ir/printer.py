@@ -210,6 +210,9 @@ class _Printer:
         outs = self.value_list(n.outputs, True)
         kind = TORCH_SPELLING.get(n.kind, n.kind)
         attrs = {k: v for k, v in n.attrs.items()}
+        if n.kind == "prim::CallFunction" and n.inputs and \
+                isinstance(n.inputs[0].type, T.FunctionType):
+            attrs.pop("name", None)     # (torch's form: the name is its Function constant's)
         if SUBGRAPH_ATTR in attrs:
             label = f"{kind}_{len(self.subgraphs)}"
             self.subgraphs.append((label, attrs.pop(SUBGRAPH_ATTR)))

@@ -232,6 +232,8 @@ class ExpressionPrinter:
             return f"({ins[0]}).{n.attrs['name']}({_call_args(args)})"
         if k == "prim::CallFunction":
             fn = n.attrs.get("name")
+            if fn is not None and n.inputs and isinstance(n.inputs[0].type, T.FunctionType):
+                ins = ins[1:]       # (the scripted call's `Function` constant: named by fn)
             if fn is None:
                 fn, ins = _primary(ins[0]), ins[1:]
             elif id(n.meta.get("callee")) in self.callee_names:

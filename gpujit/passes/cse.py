@@ -112,6 +112,8 @@ def pool_constants(graph) -> None:
         if attrs is None or isinstance(node.output.type, T.TensorType):
             continue
         key = (str(node.output.type), attrs)
+        if isinstance(node.output.type, T.FunctionType):
+            key += (id(node.meta.get("function")),)   # (torch's EqualNode: one per callee)
         kept = first.get(key)
         if kept is None:
             first[key] = node

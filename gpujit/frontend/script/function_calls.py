@@ -184,9 +184,10 @@ class FunctionCallMixin:
                 else:
                     k = len(values)
                     t = params[k].type
+                    # (a None default is a NoneType constant, as TorchScript's schema
+                    # matching inserts it: it pools with the other Nones)
                     values.append(self.const(
-                        _default_as(p.default, t, broadcast_lengths(original).get(p_name)),
-                        t if p.default is None else None))
+                        _default_as(p.default, t, broadcast_lengths(original).get(p_name))))
         else:
             if kwargs or len(args) != len(params):
                 self.error(f"'{name}' takes {len(params)} positional arguments but "
@@ -224,7 +225,20 @@ class FunctionCallMixin:
                            hint=union_hint(v) if isinstance(v.type, T.UnionType)
                            else None)
         outs = [_generalized(t) for t in graph.output_types()]
-        n = self.emit("prim::CallFunction", values, outs, attrs={"name": name})
+        # TorchScript's insertFunctionCall: the callee a `Function` constant (no source
+        # range) after the arguments, the call's first input; the name stays an attribute
+        # too (readers' labels; the printer leaves it out)
+        # (named as torch's callee->name(): an overload's too, `add_pair`, not the
+        # declaration's add_pair__0; it pools by callee: meta["function"])
+        shown = getattr(original, "__name__", None)
+        fn_value = self.graph.create(
+            "prim::Constant", [], output_types=[T.FUNCTION],
+            attrs={"name": shown if isinstance(shown, str) and shown.isidentifier()
+                   else name})
+        fn_value.meta["function"] = graph
+        self.block.append(fn_value)
+        n = self.emit("prim::CallFunction", [fn_value.output] + values, outs,
+                      attrs={"name": name})
         n.meta["callee"] = graph
         from ..qualified_names import function_name
         n.meta["qualified_name"] = function_name(fn, overload)    # (.code: `__torch__.helper(x, )`)

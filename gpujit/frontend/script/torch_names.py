@@ -1389,6 +1389,8 @@ class _Replay:
                 isinstance(e.args[1], ast.Constant) and isinstance(e.args[1].value, str) \
                 and self.find_var_silent(f.id) is None:
             return self.get_attr(e, e.args[1].value)    # (Sequential's code: getattr(self, "0"))
+        if self.function_call_at(e):
+            return self.function_call(e)
         if not isinstance(f, ast.Attribute):
             raise _Abort("call of a name")
         if self.is_self(f.value):
@@ -1436,6 +1438,67 @@ class _Replay:
             kind = f"{f.value.attr}::{f.attr}"
             return self.call_node(e, ops, kws, kinds=(_ATEN_SPELLED.get(kind, kind),))
         return self.call_node(e, ops, kws)
+
+    def function_call_at(self, e):
+        """The unclaimed prim::CallFunction gpujit made for e, a call of a global
+        function (`helper(x)`, `F.softmax(x, 0)`; a method of a value is not one), or
+        None."""
+        root = e.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or self.find_var_silent(root.id) is not None \
+                or (self.method and root.id == self.self_name):
+            return None
+        return next((g for g in self.at.get(self.pos(e), ())
+                     if id(g.node) not in self.claimed and
+                     g.kind == "prim::CallFunction"), None)
+
+    def function_call(self, e):
+        """FunctionValue::call: the arguments (positional, then keywords), schema
+        matching's default constants (unranged) in the callee's parameter order, then
+        insertFunctionCall's `Function` constant and the prim::CallFunction."""
+        rec = self.function_call_at(e)
+        g = rec.node
+        callee = g.meta.get("callee")
+        callee = getattr(callee, "graph", callee)
+        if rec.nout != 1 or callee is None or not rec.inputs or \
+                rec.inputs[0].node.kind != "prim::Constant" or \
+                "name" not in rec.inputs[0].node.attrs or \
+                len(rec.inputs) != len(callee.inputs) + 1:
+            raise _Abort("function call")
+        self.claimed.add(id(g))
+        ops = [self.expr(a) for a in e.args]
+        kws = {k.arg: self.expr(k.value) for k in e.keywords}
+        inputs = []
+        for p, gv in zip(callee.inputs, rec.inputs[1:]):
+            base, _, suffix = p.debug_name.rpartition(".")      # (x, not x.1)
+            name = base if base and suffix.isdigit() else p.debug_name
+            c = gv.node
+            if c is not None and c.kind in _CONVERSIONS and id(c) not in self.claimed \
+                    and len(c.inputs) >= 1 and (ops or name in kws) and \
+                    (len(c.inputs) == 1 or (c.kind == "prim::ListConstruct" and
+                                            len(set(map(id, c.inputs))) == 1)):
+                # tryConvertToType's conversion of the argument (a number for a
+                # BroadcastingList2[int] parameter: the list of n copies of it)
+                self.claimed.add(id(c))
+                v = ops.pop(0) if ops else kws.pop(name)
+                inputs.append(self.insert(c.kind, [v] * len(c.inputs), 1, g=c).outputs[0])
+            elif ops:
+                inputs.append(ops.pop(0))
+            elif name in kws:
+                inputs.append(kws.pop(name))
+            elif gv.node is not None and gv.node.kind == "prim::Constant" and \
+                    "name" not in gv.node.attrs:
+                inputs.append(self.unranged(gv.node.attrs.get("value"), str(gv.type)))
+            else:
+                raise _Abort("argument")
+        if ops or kws:
+            raise _Abort("operands left")
+        fc = rec.inputs[0].node
+        fn = self.unranged((fc.attrs["name"], id(fc.meta.get("function"))), "Function")
+        n = self.insert("prim::CallFunction", [fn] + inputs, 1, g=g)
+        n.effect = True                 # (torch's DCE keeps a call: it may have effects)
+        return n.outputs[0]
 
     def find_var_silent(self, name):
         f = self.frame
@@ -2355,6 +2418,11 @@ def _pool_key(value, ty):
 
 def _const_matches(sv_value, gnode):
     value, _ty = sv_value
+    if _ty == "Function":                   # (a called function: its name and callee)
+        return "value" not in gnode.attrs and gnode.attrs.get("name") == value[0] and \
+            id(gnode.meta.get("function")) == value[1]
+    if "name" in gnode.attrs:
+        return False
     gv = gnode.attrs.get("value")
     if _ty == "Tensor":
         return gv is value or (type(gv) is type(value) and _pool_key(gv, _ty) ==
