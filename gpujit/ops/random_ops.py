@@ -766,6 +766,11 @@ def _keyword_size(name, sizes, kw, named):
     return keyword_size(name, sizes, kw["size"])
 
 
+def _check_pin(name, pin_memory, args=(), named=None):
+    from .creation import check_pin_memory
+    check_pin_memory(name, pin_memory, args, named)
+
+
 def _none(name):
     """rand() / randn(): no size; PyTorch's parser error (raised by rand's except clause)."""
     raise TypeError(f"{name}() takes a size")
@@ -796,6 +801,8 @@ def _fill_strided_out(out, size, fill, generator):
 @_public
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False, **_kw):
+    _check_pin("rand", pin_memory, size, dict(_kw, generator=generator, out=out, dtype=dtype,
+               layout=layout, device=device, requires_grad=requires_grad))
     if _kw:
         size = _keyword_size("rand", size, _kw, dict(generator=generator, out=out, dtype=dtype,
                              layout=layout, device=device, requires_grad=requires_grad,
@@ -818,6 +825,8 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 @_public
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, **_kw):
+    _check_pin("randn", pin_memory, size, dict(_kw, generator=generator, out=out, dtype=dtype,
+               layout=layout, device=device, requires_grad=requires_grad))
     if _kw:
         size = _keyword_size("randn", size, _kw, dict(generator=generator, out=out, dtype=dtype,
                              layout=layout, device=device, requires_grad=requires_grad,
@@ -841,6 +850,9 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 def randint(*args, size=None, low=None, high=None, generator=None, out=None, dtype=None,
             layout=None, device=None, requires_grad=False, pin_memory=False):
     """randint(high, size), randint(low, high, size); size also as a keyword."""
+    _check_pin("randint", pin_memory, args, dict(
+        size=size, low=low, high=high, generator=generator, out=out, dtype=dtype,
+        layout=layout, device=device, requires_grad=requires_grad))
     n = len(args)
     if not (n in (2, 3) and size is None and low is None and high is None
             and args[0].__class__ is int and args[n - 2].__class__ is int
@@ -886,6 +898,9 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
 @_public
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
+    _check_pin("randperm", pin_memory, (n,), dict(
+        generator=generator, out=out, dtype=dtype, layout=layout, device=device,
+        requires_grad=requires_grad))
     if n.__class__ is not int:
         e = _refused("randperm", (n,), dict(generator=generator, out=out, dtype=dtype,
                                             layout=layout, device=device,
@@ -906,6 +921,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
 def _like(name):
     def fn(input, *, generator=None, dtype=None, layout=None, device=None,
            requires_grad=False, memory_format=None, pin_memory=False):
+        _check_pin(name, pin_memory)
         _, finish = _size_and_finish()
         o, g = _factory_op(f"aten::{name}", generator)
         return finish(o.public(input, **g, dtype=dtype, device=device,
@@ -923,6 +939,7 @@ _like("randn_like")
 def randint_like(input, *args, low=None, high=None, generator=None, dtype=None, layout=None,
                  device=None, requires_grad=False, memory_format=None, pin_memory=False):
     """randint_like(input, high) or randint_like(input, low, high)."""
+    _check_pin("randint_like", pin_memory)
     args = list(args)
     if high is None:
         if not args:
