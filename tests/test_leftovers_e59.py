@@ -56,3 +56,104 @@ def test_pin_memory_checked_before_rng_draw():
     a = torch.rand(3)
     torch.manual_seed(0)
     np.testing.assert_array_equal(a.numpy(), torch.rand(3).numpy())
+
+
+def _x():
+    return torch.tensor(np.arange(6, dtype=np.float32).reshape(2, 3) / 7 + 0.1)
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda x: F.pairwise_distance(x, x, None), "argument 'p' (position 3) must be float, not NoneType"),
+    (lambda x: F.pairwise_distance(x, x, "a"), "'p' (position 3) must be float, not str"),
+    (lambda x: F.pairwise_distance(x, x, 2, keepdim=1), "'keepdim'.* must be bool, not int"),
+    (lambda x: F.poisson_nll_loss(x, x, None), "argument 'log_input' (position 3) must be bool, not NoneType"),
+    (lambda x: F.poisson_nll_loss(x, x, full="a"), "'full'.* must be bool, not str"),
+    (lambda x: F.poisson_nll_loss(x, x, eps=None), "'eps'.* must be float, not NoneType"),
+    (lambda x: F.triplet_margin_loss(x, x, x, swap=None), "'swap'.* must be bool, not NoneType"),
+    (lambda x: F.dropout(x, 0.5, None), "'train' (position 3) must be bool, not NoneType"),
+    (lambda x: F.scaled_dot_product_attention(x, x, x, is_causal=None), "'is_causal'.* must be bool"),
+    (lambda x: F.scaled_dot_product_attention(x, x, x, enable_gqa="a"), "'enable_gqa'.* must be bool"),
+    (lambda x: F.grid_sample(x.reshape(1, 1, 2, 3), torch.zeros(1, 2, 2, 2), align_corners="a"),
+     "'align_corners'.* must be bool, not str"),
+    (lambda x: F.affine_grid(torch.zeros(1, 2, 3), [1, 1, 2, 2], align_corners=1),
+     "'align_corners'.* must be bool, not int"),
+    (lambda x: F.ctc_loss(torch.zeros(5, 1, 3).log_softmax(2), torch.tensor([[1, 2]]), [5], [2],
+                          zero_infinity=None), "'zero_infinity'.* must be bool"),
+])
+def test_functional_bool_float_params_refuse_none(call, words):
+    import re
+    with pytest.raises(TypeError, match=re.escape(words) if ".*" not in words else words):
+        call(_x())
+
+
+def test_functional_numbers_still_taken():
+    x = _x()
+    d = x.numpy()
+    want = np.sqrt(((d - d[::-1] + 1e-6) ** 2).sum(-1))
+    for p in (2, 2.0, np.float32(2.0), torch.tensor(2.0)):
+        np.testing.assert_allclose(F.pairwise_distance(x, x.flip(0), p).numpy(), want, rtol=1e-6)
+    np.testing.assert_allclose(F.poisson_nll_loss(x, x, False, True, eps=1).item(),
+                               F.poisson_nll_loss(x, x, False, True, eps=1.0).item())
+    assert F.dropout(x, 0.5, False) is x
+
+
+def test_empty_view_of_huge_size_is_a_clear_error():
+    # torch 2.13 returns an empty tensor of size (2**62, 0); NumPy cannot hold it: the
+    # error says so and names the sizes (not an overflow PyTorch does not see)
+    with pytest.raises(RuntimeError, match=r"sizes=\[4611686018427387904, 0\].*empty"):
+        torch.ones(0).view(2 ** 62, 0)
+    with pytest.raises(RuntimeError, match=r"Storage size calculation overflowed"):
+        torch.zeros(2 ** 31, 2 ** 31)
+
+
+def test_unfold_step_beyond_c_long():
+    x = torch.arange(5.0)
+    np.testing.assert_array_equal(x.unfold(0, 1, 2 ** 62).numpy(), [[0.0]])
+    np.testing.assert_array_equal(x.unfold(0, 5, 2 ** 62).numpy(), [[0, 1, 2, 3, 4]])
+    y = torch.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(y.unfold(1, 2, 2 ** 62).numpy(), [[[0, 1]], [[3, 4]]])
+    assert x.unfold(0, 4, 2).stride() == (2, 1)       # (torch's, a single window too)
+
+
+def _pooled():
+    return F.max_pool2d(torch.arange(16.0).reshape(1, 1, 4, 4), 2, return_indices=True)
+
+
+def test_max_unpool_to_an_empty_output_skips_the_index_check():
+    x, i = _pooled()
+    assert tuple(F.max_unpool2d(x, i, 0).shape) == (1, 1, 0, 0)
+    assert tuple(F.max_unpool2d(x, i, 1, 1, 1).shape) == (1, 1, 0, 0)
+    x1, i1 = F.max_pool1d(torch.arange(4.0).reshape(1, 1, 4), 2, return_indices=True)
+    assert tuple(F.max_unpool1d(x1, i1, 0).shape) == (1, 1, 0)
+    with pytest.raises(RuntimeError, match="Found an invalid max index: 100"):
+        F.max_unpool2d(x, i * 0 + 100, 2)
+    with pytest.raises(RuntimeError, match="invalid max index"):
+        F.max_unpool2d(x, i, 0, 1)
+    z = F.max_unpool2d(torch.ones(0, 1, 2, 2), torch.zeros(0, 1, 2, 2, dtype=torch.long), 2)
+    assert tuple(z.shape) == (0, 1, 4, 4)
+
+
+def test_max_unpool_shape_and_stride_checks():
+    x, i = _pooled()
+    with pytest.raises(RuntimeError, match=r"max_unpooling2d_forward_out_cpu\(\): Expected input "
+                       r"to have non-zero size for non-batch dimensions, but got \[1, 1, 0, 2\] "
+                       r"with dimension 2 being empty"):
+        F.max_unpool2d(x[:, :, :0], i[:, :, :0], 2)
+    x3, i3 = F.max_pool3d(torch.arange(8.0).reshape(1, 1, 2, 2, 2), 2, return_indices=True)
+    with pytest.raises(RuntimeError, match=r"strides should be greater than zero, but got "
+                                           r"stride: \[0, 0, 0\]"):
+        F.max_unpool3d(x3, i3, 0)
+    assert tuple(F.max_unpool3d(x3, i3, 2, 1, 1).shape) == (1, 1, 0, 0, 0)
+
+
+@pytest.mark.parametrize("shape, size, words", [
+    ((1, 2, 3), 0, "kernel size should be greater than zero, but got kH: 0 kW: 1"),
+    ((1, 2, 3), -1, "kernel size should be greater than zero, but got kH: -1 kW: 1"),
+    ((1, 2, 3, 3), 0, "kernel size should be greater than zero, but got kT: 0 kH: 1 kW: 1"),
+    ((1, 2, 3), -2, "narrow(): length must be non-negative."),
+])
+def test_local_response_norm_size_not_positive(shape, size, words):
+    import re
+    with pytest.raises(RuntimeError, match=re.escape(words)):
+        F.local_response_norm(torch.ones(*shape), size)
+    assert F.local_response_norm(torch.ones(0, 2, 3), size).shape == (0, 2, 3)

@@ -1041,6 +1041,13 @@ def numpy_broadcast_error(exc, op=None, values=None):
         # (sizes whose product overflows: c10's storage size check, torch.zeros(2**31, 2**31))
         sizes = next((list(v) for v in values or () if isinstance(v, (list, tuple)) and v
                       and all(type(x) is int for x in v)), None)
+        if sizes is not None and 0 in sizes:
+            # (an empty tensor PyTorch makes, ones(0).view(2**62, 0): NumPy counts only the
+            # nonzero sizes; say so rather than claim an overflow PyTorch does not see)
+            return RuntimeError(
+                f"gpujit cannot make a tensor of sizes={sizes}: it is empty, but NumPy (which "
+                f"holds gpujit's tensors) refuses an array whose nonzero sizes multiplied by "
+                f"the element size exceed 2**63 - 1 (PyTorch makes this empty tensor)")
         return RuntimeError("Storage size calculation overflowed" +
                             (f" with sizes={sizes}" if sizes is not None else ""))
     import re
