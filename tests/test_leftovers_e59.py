@@ -157,3 +157,40 @@ def test_local_response_norm_size_not_positive(shape, size, words):
     with pytest.raises(RuntimeError, match=re.escape(words)):
         F.local_response_norm(torch.ones(*shape), size)
     assert F.local_response_norm(torch.ones(0, 2, 3), size).shape == (0, 2, 3)
+
+
+def test_randint_bfloat16():
+    # torch 2.13's values: the int64 draws of the same seed, converted (rounded past 2**8)
+    torch.manual_seed(0)
+    a = torch.randint(0, 10, (5,), dtype=torch.bfloat16)
+    assert a.dtype == torch.bfloat16
+    assert a.tolist() == [4.0, 9.0, 3.0, 0.0, 3.0]
+    torch.manual_seed(0)
+    assert torch.randint(-256, 257, (5,), dtype=torch.bfloat16).tolist() == [
+        -203.0, 185.0, -47.0, 200.0, -150.0]
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match=r"to - 1 is out of bounds \[-\(2\^8\), 2\^8\]"):
+        b = torch.randint(0, 100000, (5,), dtype=torch.bfloat16)
+    assert b.tolist() == [36096.0, 48128.0, 14912.0, 93696.0, 48896.0]
+
+
+@pytest.mark.parametrize("args, kw, dtype", [
+    ((True,), {}, "bool"), ((False,), {}, "bool"), ((1.5,), {}, "float64"),
+    ((1j,), {}, "complex128"), ((2.5, True), {}, "float64"), ((True, True, True), {}, "bool"),
+    ((np.float32(1.0),), {}, "float64"), ((np.bool_(True),), {}, "float64"),
+    ((True,), {"copy": True}, "bool"),
+])
+def test_to_a_number_is_the_tensor_overload(args, kw, dtype):
+    # torch 2.13 reads a Python number given for to()'s first argument as `Tensor other`
+    # (a CPU tensor of it: bool / float64 / complex128)
+    x = torch.ones(2, dtype=torch.int32)
+    y = x.to(*args, **kw)
+    assert y.dtype == getattr(torch, dtype)
+    np.testing.assert_array_equal(y.numpy(), np.ones(2, getattr(np, dtype if dtype != "bool" else "bool_")))
+
+
+@pytest.mark.parametrize("args, kw", [((True,), {"dtype": torch.float64}), (("cpu", True), {}),
+                                      ((1.5, "a"), {})])
+def test_to_calls_no_overload_takes(args, kw):
+    with pytest.raises(TypeError, match="to\\(\\) received an invalid combination"):
+        torch.ones(2).to(*args, **kw)

@@ -192,9 +192,12 @@ def _randint(xp, low, high, size, generator=None, dtype="long", layout=None, dev
     _check_range(low, high)
     # (ATen's check_from_to_in_range, as random_'s: randint(0, 300, dtype=uint8) drew
     # values wrapped into 0..255 where PyTorch refuses)
-    _check_from_to_in_range(int(low), int(high) - 1, _int_dtype(dtype).np)
+    dt = _int_dtype(dtype)
+    _check_from_to_in_range(int(low), int(high) - 1, dt.np, dt)
+    # (bfloat16: ATen draws the same integers, converted; its float32 carrier is rounded
+    # by the registry's bfloat16 finish)
     v = _gen(device, generator).integers(int(low), int(high), tuple(check_sizes(size)))
-    return v.astype(_int_dtype(dtype).np, copy=False)
+    return v.astype(dt.np, copy=False)
 
 
 @op(f"aten::randint.generator(SymInt high, SymInt[] size, *, "
@@ -584,13 +587,16 @@ def _random_fill(self, low, high, generator):
                          .astype(self.dtype))
 
 
-def _check_from_to_in_range(from_, to_inc, npdt):
+def _check_from_to_in_range(from_, to_inc, npdt, dt=None):
     """ATen's check_from_to_in_range: from and to - 1 within the dtype's range (uint64's
     taken as [0, int64 max]: its max as an int64 is -1, so random_(0) of a uint64 tensor is
     refused), and its warning for a float range past the mantissa's exact integers."""
-    dt = _dt.from_numpy_dtype(npdt)
+    bf16 = dt is _dt.bfloat16       # (its carrier is float32: 8 bits of mantissa, not 24)
+    dt = _dt.bfloat16 if bf16 else _dt.from_numpy_dtype(npdt)
     name = _dt.CPP_NAMES.get(dt.name, dt.name)
-    if npdt.kind == "f":
+    if bf16:
+        lo, hi = -3.3895313892515355e38, 3.3895313892515355e38
+    elif npdt.kind == "f":
         info = np.finfo(npdt)
         lo, hi = float(info.min), float(info.max)
     elif npdt == np.uint64:
@@ -604,7 +610,7 @@ def _check_from_to_in_range(from_, to_inc, npdt):
         if not lo <= v <= hi:
             raise RuntimeError(f"{what} is out of bounds for {name}")
     if npdt.kind == "f":
-        digits = np.finfo(npdt).nmant + 1
+        digits = 8 if bf16 else np.finfo(npdt).nmant + 1
         for v, what in ((from_, "from"), (to_inc, "to - 1")):
             if not -(1 << digits) <= v <= 1 << digits:
                 from .._frames import warn_at_user_frame
