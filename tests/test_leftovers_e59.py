@@ -194,3 +194,26 @@ def test_to_a_number_is_the_tensor_overload(args, kw, dtype):
 def test_to_calls_no_overload_takes(args, kw):
     with pytest.raises(TypeError, match="to\\(\\) received an invalid combination"):
         torch.ones(2).to(*args, **kw)
+
+
+def test_cross_entropy_float32_log_probs_are_atens():
+    # cross_entropy without recorded gradients now takes the log-probabilities from the
+    # eager log_softmax kernel (ATen's float32 last-dim kernel, bit for bit): torch 2.13's
+    # losses, which NumPy's exp / log / pairwise sums missed by an ulp here
+    a = (np.arange(40, dtype=np.float32).reshape(5, 8) * np.float32(0.37)) % np.float32(3.1) - 1
+    t = np.array([0, 3, 7, 2, 5])
+    got = F.cross_entropy(torch.from_numpy(a), torch.from_numpy(t), reduction="none").numpy()
+    assert got.view(np.int32).tolist() == [1080915530, 1078012446, 1069867929, 1081249462,
+                                           1076593781]
+    x = torch.from_numpy(a)
+    lp = x.log_softmax(1).numpy()
+    want = -lp[np.arange(5), t]
+    np.testing.assert_array_equal(got, want)
+    # the same loss whether or not autograd records (its path took the kernel already)
+    xg = torch.from_numpy(a.copy()).requires_grad_()
+    np.testing.assert_array_equal(F.cross_entropy(xg, torch.from_numpy(t)).detach().numpy(),
+                                  F.cross_entropy(x, torch.from_numpy(t)).numpy())
+    # a row of inf / nan / all -inf: nan, as torch's
+    b = np.array([[0.0, np.inf, 1.0], [1.0, 2.0, 3.0], [-np.inf] * 3], np.float32)
+    r = F.cross_entropy(torch.from_numpy(b), torch.tensor([1, 0, 2]), reduction="none").numpy()
+    assert np.isnan(r[0]) and np.isnan(r[2]) and np.isfinite(r[1])
