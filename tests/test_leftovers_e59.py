@@ -217,3 +217,15 @@ def test_cross_entropy_float32_log_probs_are_atens():
     b = np.array([[0.0, np.inf, 1.0], [1.0, 2.0, 3.0], [-np.inf] * 3], np.float32)
     r = F.cross_entropy(torch.from_numpy(b), torch.tensor([1, 0, 2]), reduction="none").numpy()
     assert np.isnan(r[0]) and np.isnan(r[2]) and np.isfinite(r[1])
+
+
+def test_cross_entropy_label_smoothing_row_sums_in_atens_order():
+    # the smoothing term's sum over the classes, in ATen's CPU order (reduction_cascade):
+    # torch 2.13's bits, which NumPy's pairwise sums missed by an ulp
+    a = ((np.arange(8 * 17, dtype=np.float32).reshape(8, 17) * np.float32(0.731))
+         % np.float32(5.3)) - 2
+    t = np.arange(8) * 2 % 17
+    got = F.cross_entropy(torch.from_numpy(a), torch.from_numpy(t), reduction="none",
+                          label_smoothing=0.1).numpy()
+    assert got.view(np.int32).tolist() == [1086620137, 1078886477, 1084656988, 1074553246,
+                                           1080892487, 1086382105, 1076752732, 1083236577]
