@@ -229,3 +229,14 @@ def test_cross_entropy_label_smoothing_row_sums_in_atens_order():
                           label_smoothing=0.1).numpy()
     assert got.view(np.int32).tolist() == [1086620137, 1078886477, 1084656988, 1074553246,
                                            1080892487, 1086382105, 1076752732, 1083236577]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="pinned memory exists with a GPU")
+@pytest.mark.parametrize("name", ["ones", "rand", "empty", "arange"])
+def test_pin_memory_true_without_an_accelerator(name):
+    # torch 2.13 on a machine without CUDA: its RuntimeError, not an unpinned tensor
+    with pytest.raises(RuntimeError, match="pin_memory=True requires a CUDA or other "
+                                           "accelerator backend"):
+        _FACTORIES[name](True)
+    with pytest.raises(RuntimeError, match="pin_memory=True requires"):
+        torch.tensor([1.0], pin_memory=True)

@@ -192,6 +192,12 @@ def check_pin_memory(name, pin_memory, args=(), named=None, none_ok=True):
     schema says `bool?` (tensor() / nested_tensor() say `bool`): pin_memory='a' / 1 is its
     TypeError, not ignored. A factory of several Python signatures (rand, arange) gives
     the parser's "invalid combination" error over them."""
+    if pin_memory is True:
+        import gpujit
+        if not gpujit.cuda.is_available():   # (torch 2.13's words without an accelerator)
+            raise RuntimeError("pin_memory=True requires a CUDA or other accelerator backend; "
+                               "no pinned memory allocator is available on this system.")
+        return
     if pin_memory.__class__ is bool or (pin_memory is None and none_ok):
         return
     from .parser_errors import _SIGNATURES
