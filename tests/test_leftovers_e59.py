@@ -240,3 +240,19 @@ def test_pin_memory_true_without_an_accelerator(name):
         _FACTORIES[name](True)
     with pytest.raises(RuntimeError, match="pin_memory=True requires"):
         torch.tensor([1.0], pin_memory=True)
+
+
+def test_expand_past_int64_elements_is_the_numel_overflow():
+    with pytest.raises(RuntimeError, match="numel: integer multiplication overflow"):
+        torch.ones(1).expand(2 ** 40, 2 ** 40)
+
+
+def test_a_view_numpy_cannot_hold_says_so():
+    # torch 2.13 expands to 2**62 elements (stride 0, no memory); an allocation of as many
+    # is its storage-size overflow
+    with pytest.raises(RuntimeError, match=r"sizes=\[4611686018427387904\]: a view .*PyTorch "
+                                           r"makes this view"):
+        torch.ones(1).expand(2 ** 62)
+    with pytest.raises(RuntimeError, match=r"Storage size calculation overflowed with "
+                                           r"sizes=\[4611686018427387904\]"):
+        torch.empty(2 ** 62)
