@@ -846,6 +846,8 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
     """torch.sparse_coo_tensor: indices (sparse_dim x nnz, made int64) and values (nnz x
     dense dims); size inferred from the indices when not given. Coalesced when
     is_coalesced=True says so or nnz <= 1, as PyTorch's."""
+    from .ops.creation import check_pin_memory
+    check_pin_memory("sparse_coo_tensor", pin_memory, none_ok=False)
     from . import as_tensor
     if _registry.dispatch_state.tracing is not None:
         raise RuntimeError("sparse_coo_tensor: gpujit's tracer does not record sparse tensors")

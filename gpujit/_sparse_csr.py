@@ -596,6 +596,8 @@ def sparse_compressed_tensor(compressed_indices, plain_indices, values, size=Non
     or nnz blocks); size inferred when not given. The indices keep their integer dtype
     (int32 or int64)."""
     from . import as_tensor
+    from .ops.creation import check_pin_memory
+    check_pin_memory("sparse_compressed_tensor", pin_memory, none_ok=False)
     if layout not in _PARTS:
         raise RuntimeError(f"sparse_compressed_tensor expected sparse compressed tensor "
                            f"layout but got {_layout_name(layout)}")
@@ -664,9 +666,11 @@ def sparse_compressed_tensor(compressed_indices, plain_indices, values, size=Non
 def _constructor(layout):
     def make(compressed_indices, plain_indices, values, size=None, *, dtype=None,
              device=None, pin_memory=False, requires_grad=False, check_invariants=None):
+        from .ops.creation import check_pin_memory
+        check_pin_memory(make.__name__, pin_memory, none_ok=False)
         return sparse_compressed_tensor(compressed_indices, plain_indices, values, size,
                                         dtype=dtype, layout=layout, device=device,
-                                        requires_grad=requires_grad,
+                                        pin_memory=pin_memory, requires_grad=requires_grad,
                                         check_invariants=check_invariants)
     short = _short(layout)
     make.__name__ = make.__qualname__ = f"sparse_{short}_tensor"

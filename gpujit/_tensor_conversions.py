@@ -50,6 +50,22 @@ def _is_device(v):
         isinstance(v, int) and not isinstance(v, bool))
 
 
+def _number_dtype(v):
+    """x.to(True) / to(1.5) / to(1j): PyTorch's parser takes a Python number for to()'s
+    `Tensor other` (as scalar_to_tensor makes it: a CPU tensor of bool, float64 or
+    complex128; a NumPy float or bool scalar reads as float64, an int as a device index).
+    That dtype, or None for anything else."""
+    import numpy as np
+    c = v.__class__
+    if c is bool:
+        return _dt.bool
+    if c is float or isinstance(v, (np.floating, np.bool_)):
+        return _dt.float64
+    if c is complex or isinstance(v, np.complexfloating):
+        return _dt.complex128
+    return None
+
+
 def _to_overload(args, dev, dtype, non_blocking, copy):
     """Tensor.to's positional arguments read as PyTorch's three overloads read them: (device,
     dtype, non_blocking, copy), (dtype, non_blocking, copy), (tensor, non_blocking, copy).
@@ -71,12 +87,14 @@ def _to_overload(args, dev, dtype, non_blocking, copy):
     lead, ok = 0, True
     if args:
         a0 = args[0]
-        if isinstance(a0, Tensor) or (is_dtype(a0) and a0 is not None):
+        if isinstance(a0, Tensor) or (is_dtype(a0) and a0 is not None) or \
+                _number_dtype(a0) is not None:
             lead = 1        # (those overloads take no dtype= or device=)
             ok = dtype is None and dev is None
         elif is_device(a0):
             lead = 2 if len(args) > 1 and (args[1] is None or is_dtype(args[1])) else 1
-            ok = dev is None and (lead == 1 or dtype is None)
+            # (its second positional is the dtype: x.to('cpu', True) is no call of it)
+            ok = dev is None and (lead == 1 or dtype is None) and (lead == 2 or len(args) == 1)
     rest = args[lead:]
     ok = ok and (lead or not args)
     ok = ok and len(rest) <= 2 and all(isinstance(v, bool) for v in rest)
@@ -112,6 +130,8 @@ class TensorConversions:
                 continue    # (x.to(device) with device None: torch's Device? / ScalarType?)
             if isinstance(a, Tensor):
                 dev, dtype, like = a._device, a._dtype, a
+            elif _number_dtype(a) is not None:      # (the CPU tensor of a number)
+                dev, dtype = _cpu, _number_dtype(a)
             elif isinstance(a, (str, _device_cls, int)):
                 dev = a
             else:

@@ -82,6 +82,8 @@ def nested_tensor(tensor_list, *, dtype=None, layout=None, device=None, requires
                   pin_memory=False):
     """A nested tensor (a leaf, no autograd history) of copies of tensor_list's tensors
     (or of the data torch.tensor takes), all of the same dim."""
+    from ..ops.creation import check_pin_memory
+    check_pin_memory("nested_tensor", pin_memory, none_ok=False)
     _check_layout(layout)
     if not isinstance(tensor_list, (list, tuple)):
         raise TypeError("Only lists (List[Tensor] and List[List...[Scalar]]) are accepted in "

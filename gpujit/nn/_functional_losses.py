@@ -8,7 +8,7 @@ import warnings
 from typing import Callable, Optional
 
 import gpujit as _gpujit
-from ..ops.parser_errors import tensor_args as _tensor_args
+from ..ops.parser_errors import scalar_args as _scalar_args, tensor_args as _tensor_args
 
 from . import functional as F
 from ._dtype_names import short_dtype_name as _short_dtype_name
@@ -274,6 +274,8 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
     otherwise; full adds Stirling's approximation of log(target!) where target > 1."""
     if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
         _tensor_args("poisson_nll_loss", "input target", input, target)
+        _scalar_args("poisson_nll_loss", "log_input:bool:3 full:bool:4 eps:float:5",
+                     log_input, full, eps)
     reduction = _reduction(size_average, reduce, reduction)
     if reduction != "none" and reduction != "mean" and reduction != "sum":
         raise ValueError(str(reduction) + " is not a valid value for reduction")
@@ -332,6 +334,8 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
     is min(d(a, n), d(p, n)))."""
     if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
         _tensor_args("triplet_margin_loss", "anchor positive negative", anchor, positive, negative)
+        _scalar_args("triplet_margin_loss", "margin:float:4 p:float:5 eps:float:6 swap:bool:7",
+                     margin, p, eps, swap)
     reduction = _reduction(size_average, reduce, reduction)
     a_dim = anchor.dim()
     p_dim = positive.dim()
@@ -394,6 +398,8 @@ def ctc_loss(log_probs, targets, input_lengths: _gpujit.Tensor,
     (T, N, C) or (T, C), targets padded (N, S) or concatenated. Gradients come from
     autograd through the recursion; composed of registry ops, so scripted code compiles
     it too."""
+    if not _gpujit.jit.is_scripting():      # (zero_infinity=None: PyTorch's TypeError)
+        _scalar_args("ctc_loss", "zero_infinity:bool:7", zero_infinity)
     if not isinstance(input_lengths, _gpujit.Tensor):
         input_lengths = _lengths(input_lengths, "input_lengths")
     if not isinstance(target_lengths, _gpujit.Tensor):

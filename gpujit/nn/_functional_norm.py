@@ -100,8 +100,18 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
                          "input (got " + str(dim) + " dimensions)")
     if input.numel() == 0:
         return input
-    _lrn_pool_check(input)
     c = input.size(1)
+    if size <= 0:
+        # (PyTorch pads the channels by size // 2 and (size - 1) // 2, cropping where
+        # negative, then pools with a kernel of size: their errors, in that order)
+        if c + size - 1 < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        if dim == 3:
+            raise RuntimeError("kernel size should be greater than zero, but got kH: "
+                               + str(size) + " kW: 1")
+        raise RuntimeError("kernel size should be greater than zero, but got kT: "
+                           + str(size) + " kH: 1 kW: 1")
+    _lrn_pool_check(input)
     sq = input * input
     front = list(input.size())
     front[1] = size // 2

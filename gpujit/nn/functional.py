@@ -16,7 +16,7 @@ import warnings as _warnings
 from typing import Optional
 
 import gpujit as _gpujit
-from ..ops.parser_errors import tensor_args as _tensor_args
+from ..ops.parser_errors import scalar_args as _scalar_args, tensor_args as _tensor_args
 
 from ..dtypes import dtype as _dtype
 from ..ops import registry as _registry
@@ -285,6 +285,7 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
     torch.pairwise_distance."""
     if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
         _tensor_args("pairwise_distance", "x1 x2", x1, x2)
+        _scalar_args("pairwise_distance", "p:float:3 eps:float:4 keepdim:bool:5", p, eps, keepdim)
     nd = x1.dim() if x1.dim() > x2.dim() else x2.dim()
     return (x1 - x2 + eps).norm(p, nd - 1, keepdim)
 
@@ -364,6 +365,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero elements with probability p and scale the rest by 1/(1-p) when training."""
+    if training.__class__ is not bool:      # (dropout(x, 0.5, None): aten::dropout's `bool train`)
+        _scalar_args("dropout", "train:bool:3", training)
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if (not training or p == 0) and _registry.dispatch_state.tracing is None and \

@@ -9,7 +9,7 @@ import warnings as _warnings
 from typing import Optional, Tuple
 
 import gpujit as _gpujit
-from ..ops.parser_errors import tensor_args as _tensor_args
+from ..ops.parser_errors import scalar_args as _scalar_args, tensor_args as _tensor_args
 
 from ..dtypes import dtype as _dtype
 from .functional import _from_source  # (functional.py imports this module last)
@@ -106,6 +106,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.
     pass 0.0 in eval); enable_gqa repeats key/value heads (dim -3) to query's."""
     if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
         _tensor_args("scaled_dot_product_attention", "query key value", query, key, value)
+        _scalar_args("scaled_dot_product_attention", "is_causal:bool:6 enable_gqa:bool:8",
+                     is_causal, enable_gqa)
     if query.dtype != key.dtype or query.dtype != value.dtype:
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got "
                            f"query.dtype: {query.dtype} key.dtype: {key.dtype} and "

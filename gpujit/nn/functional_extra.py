@@ -11,7 +11,7 @@ import warnings as _warnings
 from typing import List, Optional
 
 import gpujit as _gpujit
-from ..ops.parser_errors import tensor_args as _tensor_args
+from ..ops.parser_errors import scalar_args as _scalar_args, tensor_args as _tensor_args
 
 __all__ = ["pdist", "embedding_bag", "affine_grid", "grid_sample",
            "gumbel_softmax", "conv_tbc"]
@@ -157,6 +157,8 @@ def _base_coords(n: int, align_corners: bool, theta):
 @_from_source
 def affine_grid(theta, size: List[int], align_corners: Optional[bool] = None):
     """The sampling grid (N, H, W, 2) / (N, D, H, W, 3) of a batch of affine matrices."""
+    if not _gpujit.jit.is_scripting() and align_corners is not None:
+        _scalar_args("affine_grid_generator", "align_corners:bool:3", align_corners)
     if align_corners is None:
         _warnings.warn("Default grid_sample and affine_grid behavior has changed to "
                        "align_corners=False since 1.3.0. Please specify align_corners=True "

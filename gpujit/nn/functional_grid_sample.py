@@ -13,7 +13,7 @@ import warnings as _warnings
 from typing import List, Optional
 
 import gpujit as _gpujit
-from ..ops.parser_errors import tensor_args as _tensor_args
+from ..ops.parser_errors import scalar_args as _scalar_args, tensor_args as _tensor_args
 
 from ._dtype_names import short_dtype_name as _dtype_short
 
@@ -105,6 +105,8 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
     (N, Do, Ho, Wo, 3) of normalized coordinates in [-1, 1]."""
     if not _gpujit.jit.is_scripting():    # (a non-Tensor: PyTorch's TypeError)
         _tensor_args("grid_sampler", "input grid", input, grid)
+        if align_corners is not None:   # (grid_sampler's `bool align_corners`: 'a' / 1 refused)
+            _scalar_args("grid_sampler", "align_corners:bool:5", align_corners)
     if mode != "bilinear" and mode != "nearest" and mode != "bicubic":
         raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
                          f"'nearest' or 'bicubic', but got: '{mode}'")

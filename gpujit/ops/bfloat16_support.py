@@ -58,7 +58,7 @@ BF16 = _dt.bfloat16
 BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     # creation, conversion and facts
     "aten::arange", "aten::linspace",
-    "aten::rand", "aten::randn",
+    "aten::rand", "aten::randn", "aten::randint",
     "aten::randn_like", "aten::normal_", "aten::uniform_",
     "aten::rand_like",
     "aten::requires_grad_", "aten::view.dtype",

@@ -187,6 +187,29 @@ def _finish(t, requires_grad, out=None, name=None):
     return t
 
 
+def check_pin_memory(name, pin_memory, args=(), named=None, none_ok=True):
+    """A factory's pin_memory as PyTorch's parser reads it: a bool, or None where the
+    schema says `bool?` (tensor() / nested_tensor() say `bool`): pin_memory='a' / 1 is its
+    TypeError, not ignored. A factory of several Python signatures (rand, arange) gives
+    the parser's "invalid combination" error over them."""
+    if pin_memory is True:
+        import gpujit
+        if not gpujit.cuda.is_available():   # (torch 2.13's words without an accelerator)
+            raise RuntimeError("pin_memory=True requires a CUDA or other accelerator backend; "
+                               "no pinned memory allocator is available on this system.")
+        return
+    if pin_memory.__class__ is bool or (pin_memory is None and none_ok):
+        return
+    from .parser_errors import _SIGNATURES
+    if name in _SIGNATURES:
+        from .random_ops import _refused
+        e = _refused(name, args, dict(named or {}, pin_memory=pin_memory))
+        if e is not None:
+            raise e
+    raise TypeError(f"{name}(): argument 'pin_memory' must be bool, not "
+                    f"{_reg.type_name(pin_memory)}")
+
+
 def _out_dtype_device(out, dtype, device, name=None, resizes=False):
     """dtype and device of a factory called with out= (out's, which dtype must match),
     after PyTorch's autograd checks of factory `name`'s out: one that requires grad cannot
@@ -420,6 +443,7 @@ def as_tensor_nested(xp, data, dtype=None, device=None):
 @public
 def zeros(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
           layout=None, out=None, pin_memory=False):
+    check_pin_memory("zeros", pin_memory)
     size = sizes if size is _MISSING else keyword_size("zeros", sizes, size)
     dtype, device = _out_dtype_device(out, dtype, device, "zeros")
     return _finish(OPS["aten::zeros"].public(_size_arg(size or _no_size("zeros"), "zeros"), dtype=dtype, layout=layout, device=device),
@@ -429,6 +453,7 @@ def zeros(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
 @public
 def ones(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
          layout=None, out=None, pin_memory=False):
+    check_pin_memory("ones", pin_memory)
     size = sizes if size is _MISSING else keyword_size("ones", sizes, size)
     dtype, device = _out_dtype_device(out, dtype, device, "ones")
     return _finish(OPS["aten::ones"].public(_size_arg(size or _no_size("ones"), "ones"), dtype=dtype, layout=layout, device=device),
@@ -439,6 +464,7 @@ def ones(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
 def empty(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
           layout=None, out=None,
           memory_format=None, pin_memory=False):
+    check_pin_memory("empty", pin_memory)
     size = sizes if size is _MISSING else keyword_size("empty", sizes, size)
     if not size:
         _no_size("empty")
@@ -455,6 +481,7 @@ def empty(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
 @public
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
          out=None, pin_memory=False):
+    check_pin_memory("full", pin_memory)
     _sequence_size(size, "full")
     dtype, device = _out_dtype_device(out, dtype, device, "full")
     return _finish(OPS["aten::full"].public(_size_arg((size,), "full"), fill_value, dtype=dtype,
@@ -704,7 +731,10 @@ _NO_END = object()      # (no end given: arange(5); an end of None is refused)
 
 @public
 def arange(start=_MISSING, end=_NO_END, step=_NO_STEP, *_a, dtype=None, device=None,
-           requires_grad=False, layout=None, out=None, **_kw):
+           requires_grad=False, layout=None, out=None, pin_memory=False, **_kw):
+    check_pin_memory("arange", pin_memory, tuple(v for v in (start, end, step) if v not in (
+        _MISSING, _NO_END, _NO_STEP)) + _a, dict(_kw, dtype=dtype, device=device, layout=layout,
+                                                  out=out, requires_grad=requires_grad))
     stepped = step is not _NO_STEP
     if end is None:
         # (an end of None, no end omitted: no overload of PyTorch's parser takes it)
@@ -811,7 +841,8 @@ def _truncate(a, npt, xp):
 
 @public
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, layout=None,
-             out=None):
+             out=None, pin_memory=False):
+    check_pin_memory("linspace", pin_memory)
     dtype, device = _out_dtype_device(out, dtype, device, "linspace")
     return _finish(OPS["aten::linspace"].public(start, end, steps, dtype=dtype, layout=layout,
                                                    device=device),
@@ -837,7 +868,9 @@ def _eye_n(xp, n, dtype=None, layout=None, device=None, pin_memory=None):
 
 
 @public
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, layout=None, out=None):
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, layout=None, out=None,
+        pin_memory=False):
+    check_pin_memory("eye", pin_memory)
     dtype, device = _out_dtype_device(out, dtype, device, "eye")
     t = OPS["aten::eye"].public(n, dtype=dtype, layout=layout, device=device) if m is None \
         else OPS["aten::eye.m"].public(n, m, dtype=dtype, layout=layout, device=device)
@@ -1213,6 +1246,7 @@ def _plain_strided(t):
 @public
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """gpujit.tensor(data): always copies, infers dtype as PyTorch does."""
+    check_pin_memory("tensor", pin_memory, none_ok=False)
     escape = _reg.dispatch_state.escape
     followed = False
     if isinstance(data, _reg._Tensor):

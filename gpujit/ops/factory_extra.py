@@ -91,10 +91,11 @@ _C_POW = []
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False,
-             layout=None, out=None):
+             layout=None, out=None, pin_memory=False):
     """torch.logspace: base ** linspace(start, end, steps)."""
     from .registry import _Tensor
-    from .creation import _finish, _out_dtype_device
+    from .creation import _finish, _out_dtype_device, check_pin_memory
+    check_pin_memory("logspace", pin_memory)
     vals = [v.item() if isinstance(v, _Tensor) else v for v in (start, end)]
     dtype, device = _out_dtype_device(out, dtype, device, "logspace")
     t = OPS["aten::logspace"].public(vals[0], vals[1], steps, base, dtype=dtype, device=device)
@@ -126,7 +127,8 @@ def _empty_strided(xp, size, stride, dtype=None, layout=None, device=None, pin_m
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
                   pin_memory=False):
     """torch.empty_strided: an uninitialized tensor (zeros here) with the given strides."""
-    from .creation import _sequence_size
+    from .creation import _sequence_size, check_pin_memory
+    check_pin_memory("empty_strided", pin_memory)
     _sequence_size(size, "empty_strided")
     _sequence_size(stride, "empty_strided", "stride", 2)
     t = OPS["aten::empty_strided"].public(list(size), list(stride), dtype=dtype,

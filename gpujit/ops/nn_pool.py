@@ -443,7 +443,7 @@ adaptive_max_pool3d = _adaptive_max_op(3)
 
 # ---------------------------------------------------------------------- max unpooling
 
-def _unpool(xp, nd, x, indices, output_size):
+def _unpool(xp, nd, x, indices, output_size, stride=None):
     name = f"max_unpool{nd}d"
     out = tuple(int(o) for o in output_size)
     if len(out) != nd:
@@ -458,9 +458,21 @@ def _unpool(xp, nd, x, indices, output_size):
     if x.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"Input to {name} should be a {nd + 1}d or {nd + 2}d Tensor, but "
                            f"got a tensor with {x.ndim} dimensions.")
+    for d in range(1, x.ndim):      # (ATen's shape check: only the batch may be empty)
+        if x.shape[d] == 0:
+            raise RuntimeError(f"max_unpooling{nd}d_forward_out_cpu(): Expected input to have "
+                               f"non-zero size for non-batch dimensions, but got "
+                               f"{sizes(x.shape)} with dimension {d} being empty.")
+    if stride is not None and not all(int(s) > 0 for s in stride):
+        raise RuntimeError(f"strides should be greater than zero, but got stride: "
+                           f"{sizes(stride)}")
     _unpool_dtype(nd, x)
     lead = x.shape[:-nd]
     n_out = math.prod(out)
+    if n_out == 0 or x.size == 0:
+        # (ATen runs the kernel, and so its index check, only for a non-empty output:
+        # max_unpool2d(x, i, 0) is an empty tensor)
+        return xp.zeros(lead + out, x.dtype)
     v = x.reshape(lead + (math.prod(x.shape[-nd:]),))      # no -1: a 0-size batch
     i = indices.reshape(lead + (math.prod(indices.shape[-nd:]),))
     invalid = ((i < 0) | (i >= n_out)).reshape(-1)
@@ -502,7 +514,7 @@ def max_unpool2d(xp, self, indices, output_size):
     meta=_unpool_meta(3))
 def max_unpool3d(xp, self, indices, output_size, stride, padding):
     """Inverse of max_pool3d: each value put at its flat index of an output of zeros."""
-    return _unpool(xp, 3, self, indices, output_size)
+    return _unpool(xp, 3, self, indices, output_size, stride)
 
 
 # ---------------------------------------------------------------------- derivatives

@@ -675,3 +675,21 @@ def tensor_args(fname, names, *values):
                 n = n[:-1]
             raise TypeError(f"{fname}(): argument '{n}' (position {i + 1}) must be Tensor, "
                             f"not {_tensor_arg_type_name(v)}")
+
+
+def scalar_args(fname, spec, *values):
+    """PyTorch's parser TypeError for the first of values that its binding's bool / float
+    parameter refuses ("pairwise_distance(): argument 'p' (position 3) must be float, not
+    NoneType"): spec names them, space-separated, as name:bool:position / name:float:position.
+    A bool parameter takes only a Python bool (not 1, np.bool_, a Tensor); a float one any
+    Python or NumPy number or a 0-dim Tensor."""
+    import numbers
+    from .registry import _Tensor as Tensor
+    for item, v in zip(spec.split(), values):
+        n, kind, pos = item.split(":")
+        if v.__class__ is bool or (kind == "float" and (
+                (isinstance(v, numbers.Number) and not isinstance(v, complex))
+                or (isinstance(v, Tensor) and v.dim() == 0))):
+            continue
+        raise TypeError(f"{fname}(): argument '{n}' (position {pos}) must be {kind}, not "
+                        f"{_tensor_arg_type_name(v)}")

@@ -192,9 +192,12 @@ def _randint(xp, low, high, size, generator=None, dtype="long", layout=None, dev
     _check_range(low, high)
     # (ATen's check_from_to_in_range, as random_'s: randint(0, 300, dtype=uint8) drew
     # values wrapped into 0..255 where PyTorch refuses)
-    _check_from_to_in_range(int(low), int(high) - 1, _int_dtype(dtype).np)
+    dt = _int_dtype(dtype)
+    _check_from_to_in_range(int(low), int(high) - 1, dt.np, dt)
+    # (bfloat16: ATen draws the same integers, converted; its float32 carrier is rounded
+    # by the registry's bfloat16 finish)
     v = _gen(device, generator).integers(int(low), int(high), tuple(check_sizes(size)))
-    return v.astype(_int_dtype(dtype).np, copy=False)
+    return v.astype(dt.np, copy=False)
 
 
 @op(f"aten::randint.generator(SymInt high, SymInt[] size, *, "
@@ -584,13 +587,16 @@ def _random_fill(self, low, high, generator):
                          .astype(self.dtype))
 
 
-def _check_from_to_in_range(from_, to_inc, npdt):
+def _check_from_to_in_range(from_, to_inc, npdt, dt=None):
     """ATen's check_from_to_in_range: from and to - 1 within the dtype's range (uint64's
     taken as [0, int64 max]: its max as an int64 is -1, so random_(0) of a uint64 tensor is
     refused), and its warning for a float range past the mantissa's exact integers."""
-    dt = _dt.from_numpy_dtype(npdt)
+    bf16 = dt is _dt.bfloat16       # (its carrier is float32: 8 bits of mantissa, not 24)
+    dt = _dt.bfloat16 if bf16 else _dt.from_numpy_dtype(npdt)
     name = _dt.CPP_NAMES.get(dt.name, dt.name)
-    if npdt.kind == "f":
+    if bf16:
+        lo, hi = -3.3895313892515355e38, 3.3895313892515355e38
+    elif npdt.kind == "f":
         info = np.finfo(npdt)
         lo, hi = float(info.min), float(info.max)
     elif npdt == np.uint64:
@@ -604,7 +610,7 @@ def _check_from_to_in_range(from_, to_inc, npdt):
         if not lo <= v <= hi:
             raise RuntimeError(f"{what} is out of bounds for {name}")
     if npdt.kind == "f":
-        digits = np.finfo(npdt).nmant + 1
+        digits = 8 if bf16 else np.finfo(npdt).nmant + 1
         for v, what in ((from_, "from"), (to_inc, "to - 1")):
             if not -(1 << digits) <= v <= 1 << digits:
                 from .._frames import warn_at_user_frame
@@ -766,6 +772,11 @@ def _keyword_size(name, sizes, kw, named):
     return keyword_size(name, sizes, kw["size"])
 
 
+def _check_pin(name, pin_memory, args=(), named=None):
+    from .creation import check_pin_memory
+    check_pin_memory(name, pin_memory, args, named)
+
+
 def _none(name):
     """rand() / randn(): no size; PyTorch's parser error (raised by rand's except clause)."""
     raise TypeError(f"{name}() takes a size")
@@ -796,6 +807,8 @@ def _fill_strided_out(out, size, fill, generator):
 @_public
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False, **_kw):
+    _check_pin("rand", pin_memory, size, dict(_kw, generator=generator, out=out, dtype=dtype,
+               layout=layout, device=device, requires_grad=requires_grad))
     if _kw:
         size = _keyword_size("rand", size, _kw, dict(generator=generator, out=out, dtype=dtype,
                              layout=layout, device=device, requires_grad=requires_grad,
@@ -818,6 +831,8 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 @_public
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, **_kw):
+    _check_pin("randn", pin_memory, size, dict(_kw, generator=generator, out=out, dtype=dtype,
+               layout=layout, device=device, requires_grad=requires_grad))
     if _kw:
         size = _keyword_size("randn", size, _kw, dict(generator=generator, out=out, dtype=dtype,
                              layout=layout, device=device, requires_grad=requires_grad,
@@ -841,6 +856,9 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 def randint(*args, size=None, low=None, high=None, generator=None, out=None, dtype=None,
             layout=None, device=None, requires_grad=False, pin_memory=False):
     """randint(high, size), randint(low, high, size); size also as a keyword."""
+    _check_pin("randint", pin_memory, args, dict(
+        size=size, low=low, high=high, generator=generator, out=out, dtype=dtype,
+        layout=layout, device=device, requires_grad=requires_grad))
     n = len(args)
     if not (n in (2, 3) and size is None and low is None and high is None
             and args[0].__class__ is int and args[n - 2].__class__ is int
@@ -886,6 +904,9 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
 @_public
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
+    _check_pin("randperm", pin_memory, (n,), dict(
+        generator=generator, out=out, dtype=dtype, layout=layout, device=device,
+        requires_grad=requires_grad))
     if n.__class__ is not int:
         e = _refused("randperm", (n,), dict(generator=generator, out=out, dtype=dtype,
                                             layout=layout, device=device,
@@ -906,6 +927,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
 def _like(name):
     def fn(input, *, generator=None, dtype=None, layout=None, device=None,
            requires_grad=False, memory_format=None, pin_memory=False):
+        _check_pin(name, pin_memory)
         _, finish = _size_and_finish()
         o, g = _factory_op(f"aten::{name}", generator)
         return finish(o.public(input, **g, dtype=dtype, device=device,
@@ -923,6 +945,7 @@ _like("randn_like")
 def randint_like(input, *args, low=None, high=None, generator=None, dtype=None, layout=None,
                  device=None, requires_grad=False, memory_format=None, pin_memory=False):
     """randint_like(input, high) or randint_like(input, low, high)."""
+    _check_pin("randint_like", pin_memory)
     args = list(args)
     if high is None:
         if not args:

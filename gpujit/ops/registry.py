@@ -1037,10 +1037,26 @@ def numpy_broadcast_error(exc, op=None, values=None):
     if msg == _NP_NEGATIVE and op is not None:
         e = negative_size_error(op, values)
         return exc if e is None else e
+    if msg == "iterator is too large":
+        # (NumPy's nditer over more elements than an int64 counts: c10's numel check,
+        # x.expand(2**40, 2**40))
+        return RuntimeError("numel: integer multiplication overflow")
     if msg.startswith(("array is too big", "Maximum allowed dimension exceeded")):
         # (sizes whose product overflows: c10's storage size check, torch.zeros(2**31, 2**31))
         sizes = next((list(v) for v in values or () if isinstance(v, (list, tuple)) and v
                       and all(type(x) is int for x in v)), None)
+        view = op is not None and "view" in getattr(op, "tags", ()) and sizes is not None \
+            and math.prod(sizes) < 1 << 63
+        if sizes is not None and (0 in sizes or view):
+            # (an empty tensor or a view PyTorch makes, ones(0).view(2**62, 0),
+            # ones(1).expand(2**62): NumPy counts the nonzero sizes times the element
+            # size; say so rather than claim an overflow PyTorch does not see)
+            what = "it is empty, but" if 0 in sizes else "a view of no new memory, but"
+            return RuntimeError(
+                f"gpujit cannot make a tensor of sizes={sizes}: {what} NumPy (which "
+                f"holds gpujit's tensors) refuses an array whose nonzero sizes multiplied by "
+                f"the element size exceed 2**63 - 1 (PyTorch makes this "
+                f"{'empty tensor' if 0 in sizes else 'view'})")
         return RuntimeError("Storage size calculation overflowed" +
                             (f" with sizes={sizes}" if sizes is not None else ""))
     import re

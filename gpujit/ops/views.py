@@ -590,7 +590,9 @@ def unfold(xp, self, dimension, size, step):
     shape = _unfold_meta(TensorMeta(None, self.shape, None), dimension, size, step).shape
     d = wrap_dim(dimension, self.ndim)
     strides = list(self.strides) + [self.strides[d] if self.ndim else self.itemsize]
-    if self.ndim:
+    if self.ndim and (shape[d] > 1 or abs(strides[d] * step) < 2 ** 63):
+        # (one window or none, unfold(0, 1, 2**62): its stride is never used, and NumPy's
+        # byte strides, C longs, cannot hold stride * step; the input's is kept)
         strides[d] = strides[d] * step
     return xp.lib.stride_tricks.as_strided(self, shape=shape, strides=tuple(strides))
 

@@ -154,6 +154,8 @@ def _declare(name, extra_schema, body_of):
 
     def public(window_length, periodic=True, *args, dtype=None, layout=None, device=None,
                requires_grad=False, pin_memory=False, **named):
+        from .creation import check_pin_memory
+        check_pin_memory(name, pin_memory)
         if len(args) > len(extras):
             raise TypeError(f"{name}() takes at most {2 + len(extras)} positional arguments")
         vals = list(args) + [named.pop(k, d) for k, d in extras[len(args):]]
