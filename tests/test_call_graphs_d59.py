@@ -235,6 +235,8 @@ graph(%self : __torch__.M,
 
 def _text(graph):
     text = re.sub(r" # .*", "", str(graph))
+    # (a class scripted before in this process with other types is ___torch_mangle_N.)
+    text = re.sub(r"\.___torch_mangle_\d+\.", ".", text)
     return re.sub(r"__torch__\.[\w.]*\.M\b", "__torch__.M", text)
 
 

@@ -155,7 +155,9 @@ def test_cross_entropy_log_softmax_once(monkeypatch, dtype):
     np.testing.assert_allclose(x.grad.numpy(), g, rtol=tol * 10, atol=tol)
     with gpujit.no_grad():
         F.cross_entropy(x, gpujit.from_numpy(tn))
-    assert len(calls) == 1                  # (nothing recorded: the kernel's own)
+    # (nothing recorded: the kernel's own; float32 takes the eager log_softmax kernel's,
+    # ATen's bits, not the formula counted here: e59)
+    assert len(calls) == (0 if dtype == np.float32 else 1)
 
 
 def test_cross_entropy_probability_target_once(monkeypatch):

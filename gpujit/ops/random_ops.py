@@ -135,13 +135,20 @@ def generator_manual_seed(xp, self, seed):
 @op("aten::seed(Generator(a!) self) -> int", meta=lambda self: None, function=False,
     method=False, tags=_GEN)
 def generator_seed(xp, self):
-    return self.seed()
+    return _as_int64(self.seed())
 
 
 @op("aten::initial_seed(Generator self) -> int", meta=lambda self: None, function=False,
     method=False, tags=_GEN)
 def generator_initial_seed(xp, self):
-    return self.initial_seed()
+    return _as_int64(self.initial_seed())
+
+
+def _as_int64(seed):
+    """A uint64 seed as TorchScript's int holds it (an IValue int64: past 2**63 it is
+    negative); a random seed() was past int64 half the time, and `!= 3` of it then hit
+    the int ops' overflow check."""
+    return seed - (1 << 64) if seed >= 1 << 63 else seed
 
 
 @op(f"aten::rand.generator(SymInt[] size, *, {_GTAIL}) -> Tensor", tags=_RF, function=False,
