@@ -78,10 +78,10 @@ def _to_overload(args, dev, dtype, non_blocking, copy):
         # (the common calls, x.to(dtype) / to(device) / to(other) / keywords, at once)
         if not args:
             return args, non_blocking, copy
-        if len(args) == 1:
+        if len(args) == 1 and dev is None:
             c = args[0].__class__
-            if ((c is str or c is _device_cls) and dev is None) or (dtype is None and dev is None
-                                                                    and (c is _dt.dtype or isinstance(args[0], Tensor))):
+            if c is str or c is _device_cls or (dtype is None and (
+                    c is _dt.dtype or isinstance(args[0], Tensor))):
                 return args, non_blocking, copy
     is_dtype, is_device = _is_dtype, _is_device
     lead, ok = 0, True
