@@ -91,12 +91,9 @@ def _canonical(graph) -> str:
 
 
 def _graph_diff(a: str, b: str) -> str:
-    lines = []
-    for line in difflib.ndiff(a.splitlines(True), b.splitlines(True)):
-        if line.startswith("?"):
-            continue
-        lines.append(line.rstrip("\n"))
-    return "Graph diff:\n" + "\n".join(lines) + _first_diverging(a, b)
+    # (PyTorch's form: the ndiff, its `?` marker lines too, one tab in from its title)
+    diff = "".join(difflib.ndiff(a.splitlines(True), b.splitlines(True)))
+    return "Graph diff:\n" + _indent(diff) + _first_diverging(a, b)
 
 
 def _first_diverging(a: str, b: str) -> str:
@@ -125,10 +122,19 @@ def check(retrace, compiled, python_fn, input_sets, tol):
         _check(retrace, compiled, python_fn, input_sets, tol)
 
 
+def _inlined(graph):
+    """graph with its submodule calls inlined: as PyTorch's _check_trace inlines both
+    traces before comparing, so a constant a submodule's call baked in (BatchNorm's
+    momentum=None factor, 1/num_batches_tracked) differs too."""
+    from ..passes.inline import inlined_graph
+    return inlined_graph(graph)
+
+
 def _check(retrace, compiled, python_fn, input_sets, tol):
-    first = _canonical(compiled.graph)
+    g1 = _inlined(compiled.graph)
+    first = _canonical(g1)
     for args, kwargs in input_sets:
-        g2 = retrace(clone_inputs(args), clone_inputs(kwargs))
+        g2 = _inlined(retrace(clone_inputs(args), clone_inputs(kwargs)))
         other = _canonical(g2)
 
         def run(fn, what):
@@ -138,7 +144,7 @@ def _check(retrace, compiled, python_fn, input_sets, tol):
                     return fn(*clone_inputs(args), **clone_inputs(kwargs))
             except Exception as e:
                 raise TracingCheckError(
-                    *_diagnostics(first, compiled.graph, other, g2),
+                    *_diagnostics(first, g1, other, g2),
                     extra_msg=f"encountered an exception while running the {what} with "
                               f"test inputs.\nException:\n{_indent(str(e))}") from e
 
@@ -156,7 +162,7 @@ def _check(retrace, compiled, python_fn, input_sets, tol):
                                         len(leading)) if kwargs else clone_inputs(args)
             run(lambda *a, **k: interpret(compiled._get_executable().graph, *leading,
                                           *ins), "repeated trace")
-        graph_diff, tensor_diff = _diagnostics(first, compiled.graph, other, g2)
+        graph_diff, tensor_diff = _diagnostics(first, g1, other, g2)
         if graph_diff is not None or tensor_diff is not None:
             raise TracingCheckError(graph_diff, tensor_diff)
 

@@ -1,0 +1,65 @@
+"""Training with scripted / traced modules (helper d60): what a user's training loop hits.
+Expected values are torch 2.13's (taken once, written here) or NumPy's."""
+import numpy as np
+import pytest
+
+import gpujit as torch
+from gpujit import nn
+
+
+# ----------------------------------------------------------------------------- trace checks
+
+def test_trace_check_sees_a_submodules_baked_constant():
+    # BatchNorm(momentum=None) bakes 1/num_batches_tracked into its call: the check's
+    # retrace (num_batches_tracked one more) differs inside the submodule's call, which
+    # torch 2.13 reports after inlining both graphs (before: no error for a wrapped BN)
+    torch.manual_seed(0)
+    x = torch.randn(4, 3)
+    for mod in (nn.Sequential(nn.BatchNorm1d(3, momentum=None)),
+                nn.Sequential(nn.Linear(3, 3), nn.Sequential(nn.BatchNorm1d(3, momentum=None)))):
+        with pytest.raises(torch.jit.TracingCheckError,
+                           match="(?s)Graphs differed across invocations.*"
+                                 r"value=1\.\].*value=0\.5\]"):
+            torch.jit.trace(mod, (x,))
+
+
+def test_trace_check_of_a_submodule_with_a_python_counter():
+    class Counting(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            return x * float(self.calls)
+
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = Counting()
+
+        def forward(self, x):
+            return self.c(x) + 1
+
+    x = torch.ones(2)
+    with pytest.raises(torch.jit.TracingCheckError) as e:
+        torch.jit.trace(Outer(), (x,))
+    msg = str(e.value)
+    # (torch's form: the diff one tab in from "Graph diff:", with ndiff's `?` lines)
+    assert "\tGraph diff:\n\t\t  graph(" in msg
+    assert "\t\t?" in msg
+    # without the check, the trace keeps the first call's constant
+    t = torch.jit.trace(Outer(), (x,), check_trace=False)
+    np.testing.assert_array_equal(t(torch.ones(2)).numpy(), [2.0, 2.0])
+
+
+def test_trace_check_passes_for_steady_submodules():
+    torch.manual_seed(0)
+    x = torch.randn(4, 3)
+    m = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3), nn.ReLU())
+    t = torch.jit.trace(m, (x,))
+    # (torch 2.13: 5 -- the trace, the retrace, and the check's runs of trace, Python and retrace)
+    assert int(m[1].num_batches_tracked) == 5
+    t.eval()
+    m.eval()
+    np.testing.assert_allclose(t(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-6, atol=1e-6)
