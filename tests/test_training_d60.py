@@ -60,6 +60,7 @@ def test_trace_check_passes_for_steady_submodules():
     t = torch.jit.trace(m, (x,))
     # (torch 2.13: 5 -- the trace, the retrace, and the check's runs of trace, Python and retrace)
     assert int(m[1].num_batches_tracked) == 5
+    # (traced in training mode, the trace keeps batch statistics after .eval(), as torch's)
     t.eval()
-    m.eval()
     np.testing.assert_allclose(t(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-6, atol=1e-6)
+    assert int(m[1].num_batches_tracked) == 7
