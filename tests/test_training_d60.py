@@ -64,3 +64,54 @@ def test_trace_check_passes_for_steady_submodules():
     t.eval()
     np.testing.assert_allclose(t(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-6, atol=1e-6)
     assert int(m[1].num_batches_tracked) == 7
+
+
+# ----------------------------------------------------------------------------- scripted RNNs
+
+class _EmaRNN(nn.Module):
+    """An RNN model that keeps a running average of its outputs under no_grad (a common
+    training-loop statistic)."""
+
+    def __init__(self, rnn):
+        super().__init__()
+        self.rnn = rnn(4, 6, batch_first=True)
+        self.proj = nn.Linear(6, 3)
+        self.register_buffer("ema", torch.zeros(3))
+
+    def forward(self, x):
+        h, _ = self.rnn(x)
+        out = self.proj(h[:, -1])
+        with torch.no_grad():
+            self.ema.mul_(0.9).add_(out.mean(0), alpha=0.1)
+        return out
+
+
+@pytest.mark.parametrize("rnn", [nn.GRU, nn.LSTM, nn.RNN], ids=lambda c: c.__name__)
+def test_scripted_rnn_with_a_no_grad_block_trains_compiled(rnn):
+    # the no_grad region's markers read as writes of the RNN's _flat_weights list: the
+    # whole forward ran op by op with a FusionWarning (torch: none)
+    import copy
+    import warnings
+    torch.manual_seed(0)
+    x = torch.randn(5, 7, 4)
+    y = torch.randint(0, 3, (5,))
+    eager = _EmaRNN(rnn)
+    m = torch.jit.script(copy.deepcopy(eager))
+    opts = [torch.optim.SGD(mod.parameters(), lr=0.1, momentum=0.9) for mod in (eager, m)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(4):
+            losses = []
+            for mod, opt in zip((eager, m), opts):
+                opt.zero_grad()
+                out = mod(x)
+                assert out.requires_grad
+                loss = torch.nn.functional.cross_entropy(out, y)
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+            assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    assert not m.ema.requires_grad
+    np.testing.assert_allclose(m.ema.numpy(), eager.ema.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m.proj.weight.detach().numpy(),
+                               eager.proj.weight.detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -669,6 +669,8 @@ def _changes_containers(w) -> bool:
     only (the alias classes are coarse: a BatchNorm buffer's add_ in the wildcard class
     reads as a write of every module list, as of a GRU's _flat_weights)."""
     from ..ir.schema_match import SIDE_EFFECT_KINDS
+    if _objects.marker_writes_nothing(w):
+        return False        # (`with torch.no_grad():` beside a GRU's _flat_weights)
     return w.kind in SIDE_EFFECT_KINDS or any(
         isinstance(t.elem if isinstance(t, T.OptionalType) else t, (T.ListType, T.DictType))
         for t in (v.type for v in w.inputs))

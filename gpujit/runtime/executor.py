@@ -52,7 +52,7 @@ from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator, CodeGenError
 from .key_facts import fold_key_facts
-from .objects import namedtuple_class
+from .objects import marker_writes_nothing, namedtuple_class
 from .container_ops import CONTAINER_OPS, container_op
 from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, interpret, read_attr, \
     callee_graph, call_inputs, compute_scripted, dynamic_callee, emit_warning
@@ -440,15 +440,9 @@ class _OpByOp:
         return out if len(self.group.node.outputs) > 1 else (out,)
 
 
-# regions whose prim::Enter / prim::Exit take nothing and write nothing (opaque to alias
-# analysis, which keeps nodes from moving across them): a group inside
-# `with strict_fusion():` in scripted code ran op by op when recording gradients
-_MARKER_REGIONS = frozenset({"strict_fusion", "no_grad", "enable_grad", "autocast"})
-
-
-def _writes_nothing(node) -> bool:
-    return node.kind in ("prim::Enter", "prim::Exit") and not node.inputs and \
-        node.attrs.get("name") in _MARKER_REGIONS
+# (a group inside `with strict_fusion():` in scripted code ran op by op when recording
+# gradients: its region markers read as writes)
+_writes_nothing = marker_writes_nothing
 
 
 def _holds_bf16(spec):

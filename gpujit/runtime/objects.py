@@ -105,6 +105,16 @@ def unwind_with(entered):
         entered.pop().__exit__(None, None, None)
 
 
+# regions whose prim::Enter / prim::Exit take nothing and write nothing (alias analysis
+# reads them as opaque writes of everything, which keeps nodes from moving across them)
+_MARKER_REGIONS = frozenset({"strict_fusion", "no_grad", "enable_grad", "autocast"})
+
+
+def marker_writes_nothing(node) -> bool:
+    return node.kind in REGION_KINDS and not node.inputs and \
+        node.attrs.get("name") in _MARKER_REGIONS
+
+
 ENTERED = object()      # the env key of the objects a call has entered (interpret())
 
 
