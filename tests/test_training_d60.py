@@ -115,3 +115,63 @@ def test_scripted_rnn_with_a_no_grad_block_trains_compiled(rnn):
     np.testing.assert_allclose(m.ema.numpy(), eager.ema.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(m.proj.weight.detach().numpy(),
                                eager.proj.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- optimizer state
+
+def _mlp_and_data():
+    torch.manual_seed(0)
+    x = torch.randn(8, 5)
+    y = torch.randint(0, 3, (8,))
+    m = torch.jit.script(nn.Sequential(nn.Linear(5, 6), nn.Tanh(), nn.Linear(6, 3)))
+    return m, x, y
+
+
+def _steps(m, opt, x, y, n):
+    out = []
+    for _ in range(n):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(m(x), y)
+        loss.backward()
+        opt.step()
+        out.append(loss.item())
+    return out
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: torch.optim.Adam(p, lr=0.05, amsgrad=True),
+    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+    lambda p: torch.optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True),
+], ids=["adam", "sgd", "rmsprop"])
+def test_optimizer_state_dict_is_live_and_a_deepcopy_resumes(make):
+    import copy
+    m, x, y = _mlp_and_data()
+    opt = make(m.parameters())
+    _steps(m, opt, x, y, 2)
+    live = opt.state_dict()
+    snap_o = copy.deepcopy(live)
+    snap_m = copy.deepcopy(m.state_dict())
+    want = _steps(m, opt, x, y, 3)
+    # torch 2.13's state_dict() hands out the optimizer's own state: the 3 steps show in it
+    p0 = next(iter(m.parameters()))
+    assert live["state"][0] is opt.state[p0]
+    for k, v in snap_o["state"][0].items():
+        if isinstance(v, torch.Tensor) and k != "step":
+            assert v.shape == live["state"][0][k].shape
+            assert not np.array_equal(v.numpy(), live["state"][0][k].numpy()), k
+    # resuming from the deep copies repeats the same 3 steps
+    m.load_state_dict(snap_m)
+    opt.load_state_dict(snap_o)
+    got = _steps(m, opt, x, y, 3)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    # and so does a fresh optimizer over a jit.save / jit.load copy of the model
+    import io
+    m.load_state_dict(snap_m)
+    buf = io.BytesIO()
+    torch.jit.save(m, buf)
+    buf.seek(0)
+    m2 = torch.jit.load(buf)
+    assert all(p.requires_grad and p.is_leaf for p in m2.parameters())
+    opt2 = make(m2.parameters())
+    opt2.load_state_dict(snap_o)
+    np.testing.assert_allclose(_steps(m2, opt2, x, y, 3), want, rtol=1e-6)

@@ -241,7 +241,9 @@ class Optimizer(OptimizerHooks):
     # ------------------------------------------------------------------ state_dict
     def state_dict(self):
         """{'state': {index: {key: value}}, 'param_groups': [{..., 'params': [indices]}]}:
-        parameters are replaced by their position over all groups; Tensors are copies."""
+        parameters are replaced by their position over all groups. As torch's, each
+        parameter's state is the optimizer's own dict, its Tensors the live state (later
+        steps show in it: a snapshot is copy.deepcopy(opt.state_dict()) or torch.save)."""
         for pre_hook in self._optimizer_state_dict_pre_hooks.values():
             pre_hook(self)
         param_mappings = {}
@@ -260,8 +262,7 @@ class Optimizer(OptimizerHooks):
         packed_state = {}
         for k, v in self.state.items():
             key = param_mappings[id(k)] if isinstance(k, Tensor) else k
-            packed_state[key] = {name: _copy_tensor(x) if isinstance(x, Tensor)
-                                 else copy.deepcopy(x) for name, x in v.items()}
+            packed_state[key] = v
         state_dict = {"state": packed_state, "param_groups": param_groups}
         for post_hook in self._optimizer_state_dict_post_hooks.values():
             result = post_hook(self, state_dict)
