@@ -175,3 +175,39 @@ def test_optimizer_state_dict_is_live_and_a_deepcopy_resumes(make):
     opt2 = make(m2.parameters())
     opt2.load_state_dict(snap_o)
     np.testing.assert_allclose(_steps(m2, opt2, x, y, 3), want, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- out= under grad
+
+@torch.jit.script
+def _mul_out(a, b):
+    out = torch.empty_like(b)
+    torch.mul(a, b, out=out)
+    return out
+
+
+@torch.jit.script
+def _tanh_into(b, out):
+    torch.tanh(b, out=out)
+    return out * 2
+
+
+def test_scripted_out_call_refuses_inputs_that_require_grad():
+    # eager refuses it; scripted code computed it under no_grad and returned a result
+    # that silently had no gradient (torch 2.13: the same RuntimeError, every call)
+    a = torch.randn(3)
+    b = torch.randn(3, requires_grad=True)
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match=r"mul\(\): functions with out=\.\.\. arguments "
+                                               r"don't support automatic differentiation"):
+            _mul_out(a, b)
+        with pytest.raises(RuntimeError, match=r"tanh\(\): functions with out="):
+            _tanh_into(b, torch.empty(3))
+        with pytest.raises(RuntimeError, match=r"tanh\(\): functions with out="):
+            _tanh_into(b.detach(), torch.zeros(3, requires_grad=True))
+    for _ in range(3):     # no grad needed: computed
+        np.testing.assert_allclose(_mul_out(a, b.detach()).numpy(), (a * b).detach().numpy())
+        with torch.no_grad():
+            r = _tanh_into(b, torch.empty(3))
+        assert not r.requires_grad
+        np.testing.assert_allclose(r.numpy(), np.tanh(b.detach().numpy()) * 2, rtol=1e-6)

@@ -38,7 +38,7 @@ from .. import dtypes as _dt
 from .._frames import warn_at_user_frame
 
 __all__ = ["eligible", "out_names", "out_variant", "python_out", "resize_output", "with_out",
-           "write_out", "write_outs"]
+           "write_out", "write_outs", "scripted_out_call"]
 
 _VARIANTS: dict = {}
 _LOCK = threading.Lock()
@@ -256,6 +256,21 @@ def _check(v, inputs, outs):
         raise RuntimeError(f"{v.public_name}(): functions with out=... arguments don't "
                            f"support automatic differentiation, but one of the arguments "
                            f"requires grad.")
+
+
+def scripted_out_call(v, args, compute):
+    """An out= node of scripted (or traced) code, run as eager's entry point runs the call:
+    the out checks with grad mode as the caller has it (autograd then computes the op
+    under no_grad: an input requiring grad was silently not recorded), and a fallback
+    op's NotImplemented grad_fn. args: the schema's arguments, the outs last."""
+    from ..autograd.grad_mode import is_grad_enabled
+    k = len(v.schema.returns)
+    _check(v, args[:-k], args[-k:])
+    enabled = is_grad_enabled()
+    r = compute(v, args)
+    if enabled and v.out_grad_rule == "fallback":
+        fallback_grad_fn(v.public_name, args[:-k], args[-k:])
+    return r
 
 
 def _grad_rule(d) -> str:

@@ -132,6 +132,13 @@ def compute_scripted(op, args):
     node of the Scalar overload TorchScript's matching picks (x * 2 is mul.Scalar's
     MulBackward1, eager's is mul.Tensor's MulBackward0: ops/node_names.py). A nested
     operand (or result) runs the op's nested kernel, as the public entry point does."""
+    if op.out_of is not None:       # (an out= call: eager's checks first, grad mode on)
+        from ..ops.out_variants import scripted_out_call
+        return scripted_out_call(op, args, _compute_scripted)
+    return _compute_scripted(op, args)
+
+
+def _compute_scripted(op, args):
     ds = _reg.dispatch_state
     try:
         if ds.autograd is not None:
