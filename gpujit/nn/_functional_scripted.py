@@ -10,11 +10,12 @@ F keeps its own fast adapters and names these as its `__gpujit_script_source__`
 (`bind()`, run by functional.py), so eager calls and tracing are unchanged.
 """
 import warnings
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import gpujit as torch
 from gpujit.nn import _reduction as _Reduction
 from gpujit.tensor import Tensor
+from gpujit._jit_internal import BroadcastingList1, BroadcastingList2, BroadcastingList3
 
 __all__ = ["bind"]
 
@@ -390,10 +391,137 @@ def pad(input: Tensor, pad: List[int], mode: str = "constant",
     return torch._C._nn.pad(input, pad, mode, value)
 
 
+# ---------------------------------------------------------------------- pooling
+# torch's boolean_dispatch: F.max_pool2d is _max_pool2d (return_indices False) or
+# max_pool2d_with_indices (True), chosen by the literal flag; `assert` is torch's inlined
+# builtin _list_with_default (output sizes as List[int]: no None entries in TorchScript)
+
+@_from_source
+def _max_pool1d(input: Tensor, kernel_size: BroadcastingList1[int],
+                stride: Optional[BroadcastingList1[int]] = None,
+                padding: BroadcastingList1[int] = 0, dilation: BroadcastingList1[int] = 1,
+                ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+    if stride is None:
+        stride = torch.jit.annotate(List[int], [])
+    return torch.max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+@_from_source
+def _max_pool2d(input: Tensor, kernel_size: BroadcastingList2[int],
+                stride: Optional[BroadcastingList2[int]] = None,
+                padding: BroadcastingList2[int] = 0, dilation: BroadcastingList2[int] = 1,
+                ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+    if stride is None:
+        stride = torch.jit.annotate(List[int], [])
+    return torch.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+@_from_source
+def _max_pool3d(input: Tensor, kernel_size: BroadcastingList3[int],
+                stride: Optional[BroadcastingList3[int]] = None,
+                padding: BroadcastingList3[int] = 0, dilation: BroadcastingList3[int] = 1,
+                ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+    if stride is None:
+        stride = torch.jit.annotate(List[int], [])
+    return torch.max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+@_from_source
+def max_pool1d_with_indices(input: Tensor, kernel_size: BroadcastingList1[int],
+                            stride: Optional[BroadcastingList1[int]] = None,
+                            padding: BroadcastingList1[int] = 0,
+                            dilation: BroadcastingList1[int] = 1, ceil_mode: bool = False,
+                            return_indices: bool = False) -> Tuple[Tensor, Tensor]:
+    if stride is None:
+        stride = torch.jit.annotate(List[int], [])
+    return torch.max_pool1d_with_indices(input, kernel_size, stride, padding, dilation,
+                                         ceil_mode)
+
+
+@_from_source
+def max_pool2d_with_indices(input: Tensor, kernel_size: BroadcastingList2[int],
+                            stride: Optional[BroadcastingList2[int]] = None,
+                            padding: BroadcastingList2[int] = 0,
+                            dilation: BroadcastingList2[int] = 1, ceil_mode: bool = False,
+                            return_indices: bool = False) -> Tuple[Tensor, Tensor]:
+    if stride is None:
+        stride = torch.jit.annotate(List[int], [])
+    return torch._C._nn.max_pool2d_with_indices(input, kernel_size, stride, padding,
+                                                dilation, ceil_mode)
+
+
+@_from_source
+def max_pool3d_with_indices(input: Tensor, kernel_size: BroadcastingList3[int],
+                            stride: Optional[BroadcastingList3[int]] = None,
+                            padding: BroadcastingList3[int] = 0,
+                            dilation: BroadcastingList3[int] = 1, ceil_mode: bool = False,
+                            return_indices: bool = False) -> Tuple[Tensor, Tensor]:
+    if stride is None:
+        stride = torch.jit.annotate(List[int], [])
+    return torch._C._nn.max_pool3d_with_indices(input, kernel_size, stride, padding,
+                                                dilation, ceil_mode)
+
+
+@_from_source
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size: BroadcastingList1[int],
+                                     return_indices: bool = False) -> Tuple[Tensor, Tensor]:
+    return torch.adaptive_max_pool1d(input, output_size)
+
+
+@_from_source
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size: BroadcastingList2[int],
+                                     return_indices: bool = False) -> Tuple[Tensor, Tensor]:
+    assert len(input.size()) > len(output_size)
+    return torch._C._nn.adaptive_max_pool2d(input, output_size)
+
+
+@_from_source
+def adaptive_max_pool3d_with_indices(input: Tensor, output_size: BroadcastingList3[int],
+                                     return_indices: bool = False) -> Tuple[Tensor, Tensor]:
+    assert len(input.size()) > len(output_size)
+    return torch._C._nn.adaptive_max_pool3d(input, output_size)
+
+
+@_from_source
+def _adaptive_max_pool1d(input: Tensor, output_size: BroadcastingList1[int],
+                         return_indices: bool = False) -> Tensor:
+    return adaptive_max_pool1d_with_indices(input, output_size)[0]
+
+
+@_from_source
+def _adaptive_max_pool2d(input: Tensor, output_size: BroadcastingList2[int],
+                         return_indices: bool = False) -> Tensor:
+    return adaptive_max_pool2d_with_indices(input, output_size)[0]
+
+
+@_from_source
+def _adaptive_max_pool3d(input: Tensor, output_size: BroadcastingList3[int],
+                         return_indices: bool = False) -> Tensor:
+    return adaptive_max_pool3d_with_indices(input, output_size)[0]
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: BroadcastingList2[int]) -> Tensor:
+    assert len(input.size()) > len(output_size)
+    return torch._C._nn.adaptive_avg_pool2d(input, output_size)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: BroadcastingList3[int]) -> Tensor:
+    assert len(input.size()) > len(output_size)
+    return torch._C._nn.adaptive_avg_pool3d(input, output_size)
+
+
 _BODIES = ("relu relu6 leaky_relu elu selu celu silu mish hardtanh hardsigmoid hardswish "
            "dropout layer_norm batch_norm instance_norm group_norm normalize glu rrelu "
            "cross_entropy nll_loss mse_loss l1_loss binary_cross_entropy "
-           "binary_cross_entropy_with_logits smooth_l1_loss huber_loss pad").split()
+           "binary_cross_entropy_with_logits smooth_l1_loss huber_loss pad adaptive_avg_pool2d "
+           "adaptive_avg_pool3d max_pool1d_with_indices max_pool2d_with_indices "
+           "max_pool3d_with_indices adaptive_max_pool1d_with_indices "
+           "adaptive_max_pool2d_with_indices adaptive_max_pool3d_with_indices").split()
+# F's boolean dispatchers: name -> (flag position, body when True, body when False)
+_DISPATCH = {f"max_pool{n}d": (6, f"max_pool{n}d_with_indices", f"_max_pool{n}d")
+             for n in (1, 2, 3)}
+_DISPATCH.update({f"adaptive_max_pool{n}d": (2, f"adaptive_max_pool{n}d_with_indices",
+                                             f"_adaptive_max_pool{n}d") for n in (1, 2, 3)})
 # F's name -> the body torch binds there under another name (F.threshold is _threshold)
 _RENAMED = {"threshold": "_threshold"}
 
@@ -404,5 +532,9 @@ def bind(F):
     for name in _BODIES + list(_RENAMED):
         fn = getattr(F, name)
         fn.__gpujit_script_source__ = globals()[_RENAMED.get(name, name)]
-        if "__gpujit_given_dispatch__" in vars(fn):
-            del fn.__gpujit_given_dispatch__
+        for attr in ("__gpujit_given_dispatch__", "__gpujit_boolean_dispatch__"):
+            if attr in vars(fn):        # (F.mse_loss's weight=, F.*_with_indices's flag)
+                delattr(fn, attr)
+    for name, (pos, if_true, if_false) in _DISPATCH.items():
+        getattr(F, name).__gpujit_boolean_dispatch__ = (
+            "return_indices", pos, False, globals()[if_true], globals()[if_false])

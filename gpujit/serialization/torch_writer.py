@@ -474,7 +474,9 @@ class _Writer:
             return
         self.written.add(q)
         name = q.rsplit(".", 1)[-1]
-        self.put(q, self.graph_code(callee, name, False))
+        from ..jit.objects import _schema_default
+        defaults = {i: _schema_default(v) for i, v in n.meta.get("defaults", {}).items()}
+        self.put(q, self.graph_code(callee, name, False, defaults=defaults))
 
     def add_class(self, t):
         q = t.name
