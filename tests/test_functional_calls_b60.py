@@ -426,8 +426,8 @@ def bad_reduction(x):
     return F.mse_loss(x, x, reduction="avg")
 
 
-def one_per_channel(x, rm, rv):
-    return F.batch_norm(x, rm, rv, training=True)
+def one_per_group(x):
+    return F.group_norm(x, 2)
 
 
 def too_few_dims(x):
@@ -442,8 +442,8 @@ def test_body_checks_raise_as_torch():
     with pytest.raises(Exception, match="avg is not a valid value for reduction"):
         torch.jit.script(bad_reduction)(x)
     with pytest.raises(Exception, match=re.escape(
-            "Expected more than 1 value per channel when training, got input size [1, 3]")):
-        torch.jit.script(one_per_channel)(torch.ones(1, 3), torch.zeros(3), torch.ones(3))
+            "Expected more than 1 value per channel when training, got input size [1, 2]")):
+        torch.jit.script(one_per_group)(torch.ones(1, 2))
     with pytest.raises(Exception, match="AssertionError"):
         torch.jit.script(too_few_dims)(torch.ones(2, 4, 4))
 
@@ -472,3 +472,14 @@ def test_max_pool_module_broadcasts_its_stride():
     assert "_0(input, [2, 2], [2, 2], [0, 0], [1, 1], False, False, )" in s.code
     x = _x()
     np.testing.assert_array_equal(s(x).numpy(), F.max_pool2d(x, 2).numpy())
+
+
+def quoted(x: str):
+    return x + "it's \"q\" \\ \t \x01"
+
+
+def test_code_quotes_strings_as_torch():
+    # (c10::printQuotedString: F.mse_loss's "Expected one of \'none\', ..." in its body)
+    s = torch.jit.script(quoted)
+    assert r'_0 = torch.add(x, "it\'s \"q\" \\ \t \001")' in s.code
+    assert s("a") == "ait's \"q\" \\ \t \x01"

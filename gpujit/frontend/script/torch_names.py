@@ -1557,7 +1557,10 @@ class _Replay:
                     (p.source_range is None or
                      (p.source_range.line, p.source_range.col) == self.pos(e)):
                 self.claimed.add(id(p))
-                k = len(p.inputs)
+                k, copies = len(p.inputs), 1
+                if p.kind == "prim::ListConstruct" and k > 1 and \
+                        len(set(map(id, p.inputs))) == 1:
+                    k, copies = 1, k        # (an int for `int[2]`: n copies of it)
                 if ops and not (a is not None and a.kwarg_only):
                     if len(ops) < k:
                         raise _Abort("conversion")
@@ -1566,7 +1569,7 @@ class _Replay:
                     taken = [kws.pop(a.name)]
                 else:
                     raise _Abort("conversion")
-                inputs.append(self.insert(p.kind, taken, 1, g=p).outputs[0])
+                inputs.append(self.insert(p.kind, taken * copies, 1, g=p).outputs[0])
             elif ops and not (a is not None and a.kwarg_only):
                 inputs.append(ops.pop(0))
             elif a is not None and a.name in kws:
