@@ -483,3 +483,23 @@ def test_code_quotes_strings_as_torch():
     s = torch.jit.script(quoted)
     assert r'_0 = torch.add(x, "it\'s \"q\" \\ \t \001")' in s.code
     assert s("a") == "ait's \"q\" \\ \t \x01"
+
+
+def test_schema_of_a_broadcasting_list_function_as_torch():
+    s = torch.jit.script(F.adaptive_max_pool2d_with_indices)
+    assert str(s.schema) == ("adaptive_max_pool2d_with_indices(Tensor input, int[2] "
+                             "output_size, bool return_indices=False) -> ((Tensor, Tensor))")
+
+
+def avg_conv(x):
+    return F.avg_pool2d(x, 2) + F.conv2d(x, x, None, 1, 0)
+
+
+def test_int_for_an_aten_int_list_is_n_copies():
+    # (torch 2.13: avg_pool2d(x, [2, 2]), conv2d's [1, 1], [0, 0]; not one-element lists)
+    s = torch.jit.script(avg_conv)
+    assert "torch.avg_pool2d(x, [2, 2])" in s.code
+    assert "torch.conv2d(x, x, None, [1, 1], [0, 0])" in s.code
+    assert "%3 : int[] = prim::ListConstruct(%2, %2)" in str(s.graph)
+    x = torch.ones(1, 1, 2, 2)
+    assert s(x).reshape(-1).tolist() == [5.0]

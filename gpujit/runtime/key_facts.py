@@ -117,6 +117,9 @@ def _ranks(graph, key):
     return ranks
 
 
+_SIZE_READS = ("aten::len", "aten::__getitem__", "prim::ListUnpack")
+
+
 def _rank_reads(graph, ranks):
     """[(node, rank)]: the aten::dim nodes of a Value whose rank is known (not an
     input's: _facts's), and `len(x.size())` of one (an input's too: torch's F bodies'
@@ -129,7 +132,9 @@ def _rank_reads(graph, ranks):
             out.append((n, ranks[n.inputs[0]]))
         elif n.kind == "aten::len" and len(n.inputs) == 1 and \
                 n.inputs[0].node.kind == "aten::size" and \
-                len(n.inputs[0].node.inputs) == 1 and n.inputs[0].node.inputs[0] in ranks:
+                len(n.inputs[0].node.inputs) == 1 and n.inputs[0].node.inputs[0] in ranks \
+                and all(u.user.kind in _SIZE_READS for u in n.inputs[0].uses):
+            # (only a size list nothing writes: `l = x.size(); l.append(4)` keeps its len)
             out.append((n, ranks[n.inputs[0].node.inputs[0]]))
     return out
 
