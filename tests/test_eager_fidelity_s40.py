@@ -395,8 +395,10 @@ def test_weighted_losses_errors_and_script():
     def plain(a, b):
         return F.mse_loss(a, b) + F.l1_loss(a, b, weight=None, reduction="sum")
 
-    kinds = [n.kind() for n in torch.jit.script(plain).graph.nodes()]
-    assert "aten::mse_loss" in kinds and "aten::l1_loss" in kinds
+    # (torch 2.13's graph calls F.mse_loss / F.l1_loss, prim::CallFunction; their bodies
+    # call the ops)
+    text = str(torch.jit.script(plain).inlined_graph)
+    assert "aten::mse_loss(" in text and "aten::l1_loss(" in text
 
 
 @pytest.mark.parametrize("call", [

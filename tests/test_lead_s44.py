@@ -35,7 +35,8 @@ def test_scripted_hardtanh_checks_its_bounds_as_torch():
     assert k(x, 2.0).tolist() == [-1.0, 0.5, 2.0]
     with pytest.raises(ValueError, match="min_val cannot be greater than max_val"):
         k(x, -2.0)        # (default min_val -1 > -2)
-    assert "RaiseException" in str(s.graph)
+    # (F.hardtanh's own check, in the body torch 2.13 compiles: the graph calls it)
+    assert "RaiseException" in str(s.inlined_graph)
 
 
 def test_scripted_hardtanh_modules_keep_constant_bounds_without_a_check():

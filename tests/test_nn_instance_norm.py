@@ -146,7 +146,9 @@ def test_scripted():
           torch.nn.functional.instance_norm(torch.tensor(x), trm, trv, momentum=0.5))
     close(rm, trm)
     close(rv, trv)
-    assert "aten::instance_norm" in str(f.graph)
+    # (torch 2.13's graph calls F.instance_norm; its body calls the op)
+    assert 'prim::Constant[name="instance_norm"]' in str(f.graph)
+    assert "aten::instance_norm" in str(f.inlined_graph)
 
     @gpujit.jit.script
     def g(a):

@@ -366,7 +366,13 @@ def test_modules_state_dict_and_script_vs_torch(cls, args, kw, shape, extra):
         x = np.abs(x)
     want = tm(torch.tensor(x), *extra)
     _cmp(gm(gpujit.tensor(x), *extra), want, 1e-4)
-    _cmp(gpujit.jit.script(gm)(gpujit.tensor(x), *extra), want, 1e-4)
+    if args and isinstance(args[0], tuple) and None in args[0]:
+        # torch 2.13 refuses to script it: F.adaptive_max_pool2d's output_size is
+        # BroadcastingList2[int], and (3, None) is a Tuple[int, NoneType]
+        with pytest.raises(Exception, match="for argument 'output_size'"):
+            gpujit.jit.script(gm)
+    else:
+        _cmp(gpujit.jit.script(gm)(gpujit.tensor(x), *extra), want, 1e-4)
     assert repr(gm) == repr(tm)
 
 

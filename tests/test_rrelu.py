@@ -154,7 +154,8 @@ def test_scripted_module_train_and_eval():
     slope = o[neg] / x[neg]
     assert ((slope >= 0.1 - 1e-6) & (slope <= 0.2 + 1e-6)).all()
     assert len(np.unique(np.round(slope, 6))) > 10
-    assert "aten::rrelu" in str(m.graph)
+    # (torch 2.13's graph calls F.rrelu; its body calls the op)
+    assert "aten::rrelu" in str(m.inlined_graph)
 
 
 def _fn(x, training: bool):

@@ -2,7 +2,6 @@
 passes are written as IR text in, IR text out."""
 from __future__ import annotations
 
-import json
 import math
 import re
 
@@ -242,13 +241,42 @@ def _tensor_type(c, dtype, rank_known=True):
 _TENSOR_TEXT = re.compile(r"[^\[\]\"]*\[ (?:CPU|CUDA)[A-Za-z]*Type\{[\d,]*\} \]")
 
 
+_UNESCAPED = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _unquoted(text: str) -> str:
+    """A string constant as the printer writes it (c10::printQuotedString: \\', \\001;
+    JSON's \\u0001 too), read back."""
+    body, out, i = text[1:-1], [], 0
+    while i < len(body):
+        c = body[i]
+        if c != "\\" or i + 1 == len(body):
+            out.append(c)
+            i += 1
+            continue
+        e = body[i + 1]
+        if e in "01234567":
+            j = i + 1
+            while j < min(i + 4, len(body)) and body[j] in "01234567":
+                j += 1
+            out.append(chr(int(body[i + 1:j], 8)))
+            i = j
+        elif e == "u" and len(body) >= i + 6:
+            out.append(chr(int(body[i + 2:i + 6], 16)))
+            i += 6
+        else:
+            out.append(_UNESCAPED.get(e, e))
+            i += 2
+    return "".join(out)
+
+
 def _constant(c: _Cursor):
     m = _TENSOR_TEXT.match(c.s, c.i)
     if m is not None:
         c.i = m.end()
         return Opaque(m.group(0))
     if c.at('"'):
-        return json.loads(c.match(_STRING, "a string").group(0))
+        return _unquoted(c.match(_STRING, "a string").group(0))
     if c.eat("["):
         out = []
         while not c.eat("]"):

@@ -88,7 +88,8 @@ def format_constant(v, type_=None, _inside=False) -> str:
     if isinstance(v, complex):
         return format_complex(v)
     if isinstance(v, str):
-        return json.dumps(v)
+        from ..jit.objects import _quoted       # (c10::printQuotedString: "it\'s")
+        return _quoted(v)
     if isinstance(v, device):
         return json.dumps(str(v))
     if isinstance(v, (_dt.dtype, _dt._QuantizedDtype)):
@@ -110,6 +111,8 @@ def format_constant(v, type_=None, _inside=False) -> str:
         if v and all(isinstance(x, Tensor) for x in v):
             return "[<Tensors>]"        # (a Tensor[] constant, as IValue prints a TensorList)
         et = type_.elem if isinstance(type_, T.ListType) else None
+        if not v and et is not None:            # (IValue's repr of an empty list)
+            return f"annotate({type_.annotation()}, [])"
         return "[" + ", ".join(str(x) if isinstance(x, bool) else format_constant(x, et, True)
                                for x in v) + "]"
     if isinstance(v, tuple):

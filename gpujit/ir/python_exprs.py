@@ -370,7 +370,9 @@ class ExpressionPrinter:
             return str(v)
         if isinstance(v, str):
             if v.isascii():
-                return json.dumps(v)
+                # (c10::printQuotedString, as TorchScript's code: "it\'s", "\001")
+                from ..jit.objects import _quoted
+                return _quoted(v)
             # TorchScript's containsNonASCIIString: its code reader knows no \u escape, so a
             # str with other characters lives in the constants table, as a tensor does
             for i, c in enumerate(self.tensor_constants):

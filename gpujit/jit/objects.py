@@ -189,8 +189,17 @@ class _GraphCallable:
                 ins.append("*")
             name = _plain(v.debug_name)
             arg = f"{_schema_type(v.type)} {name}"
+            n = (self._graph.broadcast or {}).get(i)
+            t = v.type.elem if isinstance(v.type, T.OptionalType) else v.type
+            if n is not None and isinstance(t, T.ListType):
+                # (a broadcasting list: TorchScript's `int[2] padding=[0, 0]`)
+                arg = f"{_schema_type(t.elem)}[{n}]" + \
+                    ("?" if t is not v.type else "") + f" {name}"
             if name in self._defaults:
-                arg += "=" + _schema_default(self._defaults[name])
+                d = self._defaults[name]
+                if n is not None and isinstance(d, (int, float)) and not isinstance(d, bool):
+                    d = [d] * n
+                arg += "=" + _schema_default(d)
             ins.append(arg)
         types = self._graph.output_types()
         outs = [_schema_type(t) for t in types]

@@ -12,6 +12,7 @@ affine_grid, grid_sample, gumbel_softmax) and functional_interpolate.py (interpo
 the deprecated upsample, upsample_nearest, upsample_bilinear).
 """
 import contextlib as _contextlib
+import sys as _sys
 import warnings as _warnings
 from typing import Optional
 
@@ -630,3 +631,5 @@ from .functional_lce import linear_cross_entropy  # noqa: E402,F401  (torch 2.13
 from . import grad  # noqa: F401,E402  (torch.nn.functional.grad is torch.nn.grad)
 from ..overrides import (has_torch_function, has_torch_function_unary,  # noqa: E402,F401
                          has_torch_function_variadic, handle_torch_function)
+from . import _functional_scripted  # noqa: E402  (torch-shaped bodies scripted calls compile)
+_functional_scripted.bind(_sys.modules[__name__])

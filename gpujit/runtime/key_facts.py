@@ -73,7 +73,14 @@ def _listed(n, r):
     return None
 
 
+def _broadcast(n, ranks):
+    """a binary op's result: the larger rank of its operands (a number's: 0)."""
+    rs = [ranks.get(v) if isinstance(v.type, T.TensorType) else 0 for v in n.inputs[:2]]
+    return None if len(rs) < 2 or None in rs else max(rs)
+
+
 _RANK_RULES = {
+    **{k: _broadcast for k in ("aten::add", "aten::sub", "aten::mul", "aten::div")},
     **{k: _same for k in ("aten::transpose", "aten::permute", "aten::contiguous",
                           "aten::clone", "aten::detach", "aten::to", "aten::type_as",
                           "aten::relu", "aten::gelu", "aten::tanh", "aten::sigmoid",
@@ -101,17 +108,35 @@ def _ranks(graph, key):
         if rule is None or len(n.outputs) != 1 or not n.inputs or \
                 not isinstance(n.output.type, T.TensorType):
             continue
-        r = rule(n, ranks.get(n.inputs[0]))
+        if rule is _broadcast:
+            r = _broadcast(n, ranks)
+        else:
+            r = rule(n, ranks.get(n.inputs[0]))
         if r is not None:
             ranks[n.output] = r
     return ranks
 
 
+_SIZE_READS = ("aten::len", "aten::__getitem__", "prim::ListUnpack")
+
+
 def _rank_reads(graph, ranks):
-    """The aten::dim nodes of a Value whose rank is known (not an input's: _facts's)."""
+    """[(node, rank)]: the aten::dim nodes of a Value whose rank is known (not an
+    input's: _facts's), and `len(x.size())` of one (an input's too: torch's F bodies'
+    `assert len(input.size()) > len(output_size)`, F.adaptive_avg_pool2d's)."""
     inputs = set(graph.inputs)
-    return [n for n in graph.walk() if n.kind == "aten::dim" and len(n.inputs) == 1 and
-            n.inputs[0] in ranks and n.inputs[0] not in inputs]
+    out = []
+    for n in graph.walk():
+        if n.kind == "aten::dim" and len(n.inputs) == 1 and n.inputs[0] in ranks and \
+                n.inputs[0] not in inputs:
+            out.append((n, ranks[n.inputs[0]]))
+        elif n.kind == "aten::len" and len(n.inputs) == 1 and \
+                n.inputs[0].node.kind == "aten::size" and \
+                len(n.inputs[0].node.inputs) == 1 and n.inputs[0].node.inputs[0] in ranks \
+                and all(u.user.kind in _SIZE_READS for u in n.inputs[0].uses):
+            # (only a size list nothing writes: `l = x.size(); l.append(4)` keeps its len)
+            out.append((n, ranks[n.inputs[0].node.inputs[0]]))
+    return out
 
 
 def _self_identity(n) -> bool:
@@ -169,9 +194,9 @@ def fold_key_facts(graph, profile, key):
                 n.destroy()
                 folded = True
         ranks = _ranks(g, key)
-        for n in _rank_reads(g, ranks):
+        for n, r in _rank_reads(g, ranks):
             with g.inserting_before(n):
-                c = g.insert_constant(ranks[n.inputs[0]], T.INT)
+                c = g.insert_constant(r, T.INT)
             n.output.replace_all_uses_with(c)
             n.destroy()
             folded = True

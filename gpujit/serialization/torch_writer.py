@@ -402,6 +402,9 @@ def _method_text(code, qualified) -> str:
                    for k, line in enumerate(lines)) + "\n"
 
 
+_BROADCAST_ANN = re.compile(r"BroadcastingList\d\[(\w+)\]")
+
+
 class _Writer:
     def __init__(self, prefix):
         self.prefix = prefix
@@ -474,7 +477,13 @@ class _Writer:
             return
         self.written.add(q)
         name = q.rsplit(".", 1)[-1]
-        self.put(q, self.graph_code(callee, name, False))
+        from ..jit.objects import _schema_default
+        defaults = {i: _schema_default(v) for i, v in n.meta.get("defaults", {}).items()}
+        code = self.graph_code(callee, name, False, defaults=defaults)
+        # (torch writes a broadcasting list parameter as List[int]: its importer knows no
+        # BroadcastingList2, and the archive's callers pass whole lists)
+        head, sep, body = code.partition(":\n")
+        self.put(q, _BROADCAST_ANN.sub(r"List[\1]", head) + sep + body)
 
     def add_class(self, t):
         q = t.name

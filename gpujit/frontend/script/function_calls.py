@@ -185,9 +185,15 @@ class FunctionCallMixin:
                     k = len(values)
                     t = params[k].type
                     # (a None default is a NoneType constant, as TorchScript's schema
-                    # matching inserts it: it pools with the other Nones)
-                    values.append(self.const(
-                        _default_as(p.default, t, broadcast_lengths(original).get(p_name))))
+                    # matching inserts it: it pools with the other Nones; a broadcasting
+                    # list's number, `padding: BroadcastingList2[int] = 0`, is that number,
+                    # made a ListConstruct of n copies below, as TorchScript's)
+                    n = broadcast_lengths(original).get(p_name)
+                    if n is not None and isinstance(p.default, (int, float)) and \
+                            isinstance(t, T.ListType):
+                        values.append(self.const(_default_as(p.default, t.elem)))
+                    else:
+                        values.append(self.const(_default_as(p.default, t, n)))
         else:
             if kwargs or len(args) != len(params):
                 self.error(f"'{name}' takes {len(params)} positional arguments but "
@@ -240,6 +246,15 @@ class FunctionCallMixin:
         n = self.emit("prim::CallFunction", [fn_value.output] + values, outs,
                       attrs={"name": name})
         n.meta["callee"] = graph
+        if sig is not None and len(sig.parameters) == len(params):
+            # (the callee's defaults, as TorchScript's schema keeps them: jit.save writes
+            # `def helper(x: Tensor, k: int=2)`)
+            from .signatures import broadcast_lengths
+            lengths = broadcast_lengths(original)
+            n.meta["defaults"] = {
+                i: _default_as(p.default, params[i].type, lengths.get(name_))
+                for i, (name_, p) in enumerate(sig.parameters.items())
+                if p.default is not inspect.Parameter.empty}
         from ..qualified_names import function_name
         n.meta["qualified_name"] = function_name(fn, overload)    # (.code: `__torch__.helper(x, )`)
         if len(outs) == 1:
@@ -253,12 +268,14 @@ class FunctionCallMixin:
         g = p.node.graph
         n = g.broadcast.get(p.offset) if g.broadcast and p.node is g.block.param_node \
             else None
-        if n is None or not isinstance(p.type, T.ListType) or \
+        # (also an Optional one: F.max_pool2d's `stride: Optional[BroadcastingList2[int]]`)
+        t = p.type.elem if isinstance(p.type, T.OptionalType) else p.type
+        if n is None or not isinstance(t, T.ListType) or \
                 not isinstance(v.type, (T.IntType, T.FloatType, T.BoolType)):
             return v
-        if not v.type.is_subtype_of(p.type.elem):
+        if not v.type.is_subtype_of(t.elem):
             return v
-        return self.emit("prim::ListConstruct", [v] * n, [p.type]).output
+        return self.emit("prim::ListConstruct", [v] * n, [t]).output
 
     def empty_list_for_param(self, v, ptype):
         """`f([])`: an empty list literal takes the list type of the parameter it is

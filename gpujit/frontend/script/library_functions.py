@@ -170,8 +170,11 @@ def script_library_function(obj, home, name):
             f"Compiled functions can't take variable number of arguments or use "
             f"keyword-only arguments with defaults ({name}: its result type depends on a "
             f"bool flag; call it from a scripted function with the flag a literal)")
-    if compiled_from_source(obj) or not inspect.isfunction(obj) or \
-            home is gpujit.nn.init:         # (nn.init: compiled from its own source)
+    if compiled_from_source(obj):
+        # (F.relu's body written as torch's, `_functional_scripted`; F.softmax its own)
+        from .function_calls import script_source
+        return script_source(obj)
+    if not inspect.isfunction(obj) or home is gpujit.nn.init:   # (its own source)
         return obj
     key = (home.__name__, name)
     if key in _WRAPPERS and _WRAPPERS[key]._gpujit_library_original is obj:
@@ -405,6 +408,8 @@ def torch_signature_refusal(fn, pname, vtype):
     source and pname is one of torch's float / bool parameters of it; else None."""
     import gpujit
     home = library_home(fn)
+    if home is None and getattr(fn, "__module__", None) == "gpujit.nn._functional_scripted":
+        home = gpujit.nn.functional, fn.__name__.lstrip("_")   # (F.hardtanh's torch-shaped body)
     if home is None or home[0] is not gpujit.nn.functional:
         return None
     found = _f_params(home[1])

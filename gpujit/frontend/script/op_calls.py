@@ -559,7 +559,10 @@ class OpCallMixin:
                     (conv := calls.number_as_int_or_float(op, p)):
                 x = self.scalar(conv, x, node=node)
             elif p.type.is_list and isinstance(x.type, T.IntType):
-                x = self.emit("prim::ListConstruct", [x], [T.ListType(T.INT)]).output
+                # (an int for ATen's `int[2] stride`: TorchScript's list of 2 copies,
+                # F.avg_pool2d(x, 2) is avg_pool2d(x, [2, 2]); for `int[1] dim`, [d])
+                x = self.emit("prim::ListConstruct", [x] * (p.type.list_size or 1),
+                              [T.ListType(T.INT)]).output
             elif p.type.is_list and isinstance(x.type, T.TupleType):
                 elems = x.node.inputs if x.node.kind == "prim::TupleConstruct" else \
                     self.emit("prim::TupleUnpack", [x], list(x.type.elems)).outputs

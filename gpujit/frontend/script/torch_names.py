@@ -41,13 +41,23 @@ class _Rec:
 
 def snapshot(graph):
     """gpujit's nodes by source position, in graph order, before the cleanup passes."""
-    at = {}
+    at = _At()
     for n in graph.walk():
+        pos = (n.source_range.line, n.source_range.col) \
+            if n.source_range is not None else None
         if n.kind != "prim::Constant":
-            pos = (n.source_range.line, n.source_range.col) \
-                if n.source_range is not None else None
             at.setdefault(pos, []).append(_Rec(n))
+        elif pos is not None:               # (a module constant's value: get_attr)
+            at.consts.setdefault(pos, []).append(n.attrs.get("value", None))
     return at
+
+
+class _At(dict):
+    """snapshot's records by position; `consts`: the constants' values by position."""
+
+    def __init__(self):
+        super().__init__()
+        self.consts = {}
 
 
 class _Abort(Exception):
@@ -1010,6 +1020,13 @@ class _Replay:
                 self.set_name(n.outputs[0], "_" + attr if attr.isdigit()
                               else attr.replace(".", "_"))
                 return n.outputs[0]
+        pos = self.pos(e)
+        consts = getattr(self.at, "consts", {}).get(pos, [])
+        if len(consts) == 1 and (consts[0] is None or
+                                 type(consts[0]) in (bool, int, float, str)):
+            # a module constant (__constants__: MaxPool2d's kernel_size): torch's
+            # insertConstant of its value at the attribute's range
+            return self.ranged(e, lambda: self.literal(consts[0]))
         raise _Abort("attribute")
 
     def is_self(self, e):
@@ -1490,6 +1507,16 @@ class _Replay:
             elif gv.node is not None and gv.node.kind == "prim::Constant" and \
                     "name" not in gv.node.attrs:
                 inputs.append(self.unranged(gv.node.attrs.get("value"), str(gv.type)))
+            elif c is not None and c.kind == "prim::ListConstruct" and \
+                    id(c) not in self.claimed and c.inputs and \
+                    len(set(map(id, c.inputs))) == 1 and c.inputs[0].node is not None and \
+                    c.inputs[0].node.kind == "prim::Constant":
+                # a broadcasting list's number default (`padding: BroadcastingList2[int] =
+                # 0`): the number's constant, then tryConvertToType's list of n copies
+                self.claimed.add(id(c))
+                k = c.inputs[0]
+                v = self.unranged(k.node.attrs.get("value"), str(k.type))
+                inputs.append(self.insert(c.kind, [v] * len(c.inputs), 1, g=c).outputs[0])
             else:
                 raise _Abort("argument")
         if ops or kws:
@@ -1530,7 +1557,10 @@ class _Replay:
                     (p.source_range is None or
                      (p.source_range.line, p.source_range.col) == self.pos(e)):
                 self.claimed.add(id(p))
-                k = len(p.inputs)
+                k, copies = len(p.inputs), 1
+                if p.kind == "prim::ListConstruct" and k > 1 and \
+                        len(set(map(id, p.inputs))) == 1:
+                    k, copies = 1, k        # (an int for `int[2]`: n copies of it)
                 if ops and not (a is not None and a.kwarg_only):
                     if len(ops) < k:
                         raise _Abort("conversion")
@@ -1539,7 +1569,7 @@ class _Replay:
                     taken = [kws.pop(a.name)]
                 else:
                     raise _Abort("conversion")
-                inputs.append(self.insert(p.kind, taken, 1, g=p).outputs[0])
+                inputs.append(self.insert(p.kind, taken * copies, 1, g=p).outputs[0])
             elif ops and not (a is not None and a.kwarg_only):
                 inputs.append(ops.pop(0))
             elif a is not None and a.name in kws:

@@ -105,6 +105,16 @@ class _Resolver:
             self.broadcast = mark.n
         return T.ListType(elem_type)
 
+    def optional_member(self, convert, a):
+        """Optional[X]'s X, at its parent's level: an Optional[BroadcastingList2[int]]
+        parameter broadcasts a number too (F.max_pool2d's stride=2 is [2, 2], as
+        TorchScript's)."""
+        self.nesting -= 1
+        try:
+            return convert(a)
+        finally:
+            self.nesting += 1
+
     def fail(self, message, hint=None):
         raise FrontendError(message, self.sr, hint=hint)
 
@@ -210,12 +220,14 @@ class _Resolver:
                           f"complex, Tensor, device and string keys are supported")
             return T.DictType(key, convert(args[1]))
         if origin is typing.Union or origin is _pytypes.UnionType:
+            if len(args) == 2 and type(None) in args:
+                return _union([self.optional_member(convert, a) for a in args])
             return _union([convert(a) for a in args])
         if origin is typing.Optional:
             if len(args) != 1:
                 self.fail(f"Optional takes one type, got {len(args)}",
                           hint="write Optional[int], or Union[int, str, None]")
-            return _union([convert(args[0]), T.NONE])
+            return _union([self.optional_member(convert, args[0]), T.NONE])
         if origin is typing.Final:
             if len(args) != 1:
                 self.fail(f"Final takes one type, got {len(args)}")
