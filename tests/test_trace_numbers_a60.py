@@ -3,7 +3,8 @@
 traced (submodules' included), FixupTraceScopeBlocks numbers each call's block input,
 the GetAttr chains, the values lifted out of calls, the tuples of calls returning several
 values, and last the top-level prim::CallMethods (the tutorial's MyCell: %31 / %32; gpujit
-printed %7 / %8). Expected texts are torch 2.13's top-level graphs (source comments,
+printed %7 / %8); a compiled submodule's attributes are its type's, its call a traced value
+(the tutorial's traced cell with a scripted gate, WrapRNN). Expected texts are torch 2.13's top-level graphs (source comments,
 scopes and ___torch_mangle_N left out)."""
 import re
 import warnings
@@ -76,6 +77,34 @@ class UsesTwo(nn.Module):
         return c + self.lin(b)
 
 
+class MyRNNLoop(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = torch.jit.trace(MyCell(), (torch.ones(3, 4), torch.ones(3, 4)))
+
+    def forward(self, xs):
+        h, y = torch.zeros(3, 4), torch.zeros(3, 4)
+        for i in range(xs.size(0)):
+            y, h = self.cell(xs[i], h)
+        return y, h
+
+
+class WrapRNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.loop = torch.jit.script(MyRNNLoop())
+
+    def forward(self, xs):
+        y, h = self.loop(xs)
+        return torch.relu(y)
+
+
+def _scripted_gate_cell():
+    m = MyCell()
+    m.dg = torch.jit.script(MyDecisionGate())
+    return m
+
+
 def _cell(w):
     m = MyCell()
     with torch.no_grad():          # (the gate's branch fixed: x.sum() > 0 or not)
@@ -91,6 +120,8 @@ def models():
         "mycell": (_cell(0.1), (torch.ones(3, 4), torch.ones(3, 4))),
         "mycell_neg": (_cell(-0.1), (torch.ones(3, 4), torch.ones(3, 4))),
         "net": (Net(), (torch.ones(2, 4),)),
+        "scripted_gate": (_scripted_gate_cell(), (torch.ones(3, 4), torch.ones(3, 4))),
+        "wrap_rnn": (WrapRNN(), (torch.ones(10, 3, 4),)),
         "uses_two": (UsesTwo(), (torch.ones(2, 4),)),
         "conv": (nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
                                nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16, 2)).eval(),
@@ -102,20 +133,20 @@ EXPECTED = {
     'sequential': (
         'graph(%self.1 : __torch__.torch.nn.modules.container.Sequential,\n'
         '      %input.1 : Float(2, 4, strides=[4, 1], requires_grad=0, device=cpu)):\n'
-        '  %_2 : __torch__.torch.nn.modules.linear.___torch_mangle_0.Linear = prim::GetAttr[name="2"](%self.1)\n'
+        '  %_2 : __torch__.torch.nn.modules.linear.___torch_mangle_5.Linear = prim::GetAttr[name="2"](%self.1)\n'
         '  %_1 : __torch__.torch.nn.modules.activation.ReLU = prim::GetAttr[name="1"](%self.1)\n'
-        '  %_0 : __torch__.torch.nn.modules.linear.Linear = prim::GetAttr[name="0"](%self.1)\n'
+        '  %_0 : __torch__.torch.nn.modules.linear.___torch_mangle_4.Linear = prim::GetAttr[name="0"](%self.1)\n'
         '  %33 : Tensor = prim::CallMethod[name="forward"](%_0, %input.1)\n'
         '  %34 : Tensor = prim::CallMethod[name="forward"](%_1, %33)\n'
         '  %35 : Tensor = prim::CallMethod[name="forward"](%_2, %34)\n'
         '  return (%35)\n'
     ),
     'mycell': (
-        'graph(%self.1 : __torch__.MOD.MyCell,\n'
+        'graph(%self.1 : __torch__.MOD.___torch_mangle_12.MyCell,\n'
         '      %x.1 : Float(3, 4, strides=[4, 1], requires_grad=0, device=cpu),\n'
         '      %h : Float(3, 4, strides=[4, 1], requires_grad=0, device=cpu)):\n'
-        '  %dg : __torch__.MOD.MyDecisionGate = prim::GetAttr[name="dg"](%self.1)\n'
-        '  %linear : __torch__.torch.nn.modules.linear.___torch_mangle_5.Linear = prim::GetAttr[name="linear"](%self.1)\n'
+        '  %dg : __torch__.MOD.___torch_mangle_10.MyDecisionGate = prim::GetAttr[name="dg"](%self.1)\n'
+        '  %linear : __torch__.torch.nn.modules.linear.___torch_mangle_11.Linear = prim::GetAttr[name="linear"](%self.1)\n'
         '  %31 : Tensor = prim::CallMethod[name="forward"](%linear, %x.1)\n'
         '  %32 : NoneType = prim::CallMethod[name="forward"](%dg, %31)\n'
         '  %18 : int = prim::Constant[value=1]()\n'
@@ -125,11 +156,11 @@ EXPECTED = {
         '  return (%21)\n'
     ),
     'mycell_neg': (
-        'graph(%self.1 : __torch__.MOD.___torch_mangle_11.MyCell,\n'
+        'graph(%self.1 : __torch__.MOD.___torch_mangle_18.MyCell,\n'
         '      %x.1 : Float(3, 4, strides=[4, 1], requires_grad=0, device=cpu),\n'
         '      %h : Float(3, 4, strides=[4, 1], requires_grad=0, device=cpu)):\n'
-        '  %dg : __torch__.MOD.___torch_mangle_9.MyDecisionGate = prim::GetAttr[name="dg"](%self.1)\n'
-        '  %linear : __torch__.torch.nn.modules.linear.___torch_mangle_10.Linear = prim::GetAttr[name="linear"](%self.1)\n'
+        '  %dg : __torch__.MOD.___torch_mangle_16.MyDecisionGate = prim::GetAttr[name="dg"](%self.1)\n'
+        '  %linear : __torch__.torch.nn.modules.linear.___torch_mangle_17.Linear = prim::GetAttr[name="linear"](%self.1)\n'
         '  %31 : Tensor = prim::CallMethod[name="forward"](%linear, %x.1)\n'
         '  %32 : Tensor = prim::CallMethod[name="forward"](%dg, %31)\n'
         '  %19 : int = prim::Constant[value=1]()\n'
@@ -141,20 +172,43 @@ EXPECTED = {
     'net': (
         'graph(%self.1 : __torch__.MOD.Net,\n'
         '      %x : Float(2, 4, strides=[4, 1], requires_grad=0, device=cpu)):\n'
-        '  %head : __torch__.torch.nn.modules.linear.___torch_mangle_20.Linear = prim::GetAttr[name="head"](%self.1)\n'
-        '  %b2 : __torch__.MOD.___torch_mangle_19.Block = prim::GetAttr[name="b2"](%self.1)\n'
+        '  %head : __torch__.torch.nn.modules.linear.___torch_mangle_27.Linear = prim::GetAttr[name="head"](%self.1)\n'
+        '  %b2 : __torch__.MOD.___torch_mangle_26.Block = prim::GetAttr[name="b2"](%self.1)\n'
         '  %b1 : __torch__.MOD.Block = prim::GetAttr[name="b1"](%self.1)\n'
         '  %67 : Tensor = prim::CallMethod[name="forward"](%b1, %x)\n'
         '  %68 : Tensor = prim::CallMethod[name="forward"](%b2, %67)\n'
         '  %69 : Tensor = prim::CallMethod[name="forward"](%head, %68)\n'
         '  return (%69)\n'
     ),
+    'scripted_gate': (
+        'graph(%self.1 : __torch__.MOD.___torch_mangle_37.MyCell,\n'
+        '      %x : Float(3, 4, strides=[4, 1], requires_grad=0, device=cpu),\n'
+        '      %h : Float(3, 4, strides=[4, 1], requires_grad=0, device=cpu)):\n'
+        '  %dg : __torch__.MOD.MyDecisionGate = prim::GetAttr[name="dg"](%self.1)\n'
+        '  %linear : __torch__.torch.nn.modules.linear.___torch_mangle_36.Linear = prim::GetAttr[name="linear"](%self.1)\n'
+        '  %25 : Tensor = prim::CallMethod[name="forward"](%linear, %x)\n'
+        '  %14 : Float(3, 4, strides=[4, 1], requires_grad=1, device=cpu) = prim::CallMethod[name="forward"](%dg, %25)\n'
+        '  %15 : int = prim::Constant[value=1]()\n'
+        '  %16 : Float(3, 4, strides=[4, 1], requires_grad=1, device=cpu) = aten::add(%14, %h, %15)\n'
+        '  %17 : Float(3, 4, strides=[4, 1], requires_grad=1, device=cpu) = aten::tanh(%16)\n'
+        '  %18 : (Float(3, 4, strides=[4, 1], requires_grad=1, device=cpu), Float(3, 4, strides=[4, 1], requires_grad=1, device=cpu)) = prim::TupleConstruct(%17, %17)\n'
+        '  return (%18)\n'
+    ),
+    'wrap_rnn': (
+        'graph(%self : __torch__.MOD.WrapRNN,\n'
+        '      %xs : Float(10, 3, 4, strides=[12, 4, 1], requires_grad=0, device=cpu)):\n'
+        '  %loop : __torch__.MOD.MyRNNLoop = prim::GetAttr[name="loop"](%self)\n'
+        '  %18 : (Tensor, Tensor) = prim::CallMethod[name="forward"](%loop, %xs)\n'
+        '  %19 : Float(3, 4, strides=[4, 1], requires_grad=1, device=cpu), %y : Float(3, 4, strides=[4, 1], requires_grad=1, device=cpu) = prim::TupleUnpack(%18)\n'
+        '  %21 : Float(3, 4, strides=[4, 1], requires_grad=1, device=cpu) = aten::relu(%y)\n'
+        '  return (%21)\n'
+    ),
     'uses_two': (
         'graph(%self.1 : __torch__.MOD.UsesTwo,\n'
         '      %x : Float(2, 4, strides=[4, 1], requires_grad=0, device=cpu)):\n'
         '  %shift : Tensor = prim::GetAttr[name="shift"](%self.1)\n'
         '  %scale : Tensor = prim::GetAttr[name="scale"](%self.1)\n'
-        '  %lin : __torch__.torch.nn.modules.linear.___torch_mangle_30.Linear = prim::GetAttr[name="lin"](%self.1)\n'
+        '  %lin : __torch__.torch.nn.modules.linear.___torch_mangle_42.Linear = prim::GetAttr[name="lin"](%self.1)\n'
         '  %two : __torch__.MOD.Two = prim::GetAttr[name="two"](%self.1)\n'
         '  %53 : (Tensor, Tensor) = prim::CallMethod[name="forward"](%two, %x)\n'
         '  %51 : Float(2, 4, strides=[4, 1], requires_grad=1, device=cpu), %52 : Float(2, 4, strides=[4, 1], requires_grad=1, device=cpu) = prim::TupleUnpack(%53)\n'
@@ -168,12 +222,12 @@ EXPECTED = {
         '  return (%28)\n'
     ),
     'conv': (
-        'graph(%self.1 : __torch__.torch.nn.modules.container.___torch_mangle_37.Sequential,\n'
+        'graph(%self.1 : __torch__.torch.nn.modules.container.___torch_mangle_49.Sequential,\n'
         '      %input.1 : Float(1, 3, 4, 4, strides=[48, 16, 4, 1], requires_grad=0, device=cpu)):\n'
-        '  %_5 : __torch__.torch.nn.modules.linear.___torch_mangle_36.Linear = prim::GetAttr[name="5"](%self.1)\n'
+        '  %_5 : __torch__.torch.nn.modules.linear.___torch_mangle_48.Linear = prim::GetAttr[name="5"](%self.1)\n'
         '  %_4 : __torch__.torch.nn.modules.flatten.Flatten = prim::GetAttr[name="4"](%self.1)\n'
         '  %_3 : __torch__.torch.nn.modules.pooling.MaxPool2d = prim::GetAttr[name="3"](%self.1)\n'
-        '  %_2 : __torch__.torch.nn.modules.activation.___torch_mangle_35.ReLU = prim::GetAttr[name="2"](%self.1)\n'
+        '  %_2 : __torch__.torch.nn.modules.activation.___torch_mangle_47.ReLU = prim::GetAttr[name="2"](%self.1)\n'
         '  %_1 : __torch__.torch.nn.modules.batchnorm.BatchNorm2d = prim::GetAttr[name="1"](%self.1)\n'
         '  %_0 : __torch__.torch.nn.modules.conv.Conv2d = prim::GetAttr[name="0"](%self.1)\n'
         '  %100 : Tensor = prim::CallMethod[name="forward"](%_0, %input.1)\n'

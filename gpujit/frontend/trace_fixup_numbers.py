@@ -20,12 +20,21 @@ __all__ = ["plan", "apply"]
 
 def _attr_count(m):
     """How many TracedAttr values torch's gatherParametersAndBuffers makes for module m
-    and its submodules; None where gpujit cannot tell (a compiled submodule)."""
+    and its submodules (every attribute of its module type); None where gpujit cannot
+    tell."""
     from ..jit.objects import ScriptModule
-    if isinstance(m, ScriptModule):
-        return None
-    n = sum(p is not None for p in m._parameters.values()) + \
-        sum(b is not None for b in m._buffers.values()) + 2
+    from ..jit.script_module import TracedModule
+    if isinstance(m, ScriptModule) and not isinstance(m, TracedModule):
+        # a scripted submodule's type: its parameters and buffers (None ones too), then
+        # its other attributes (not its constants)
+        d = m.__dict__
+        consts = d.get("_script_constants") or ()
+        n = len(m._parameters) + len(m._buffers) + 2 + sum(
+            1 for k in d if not k.startswith("_") and k not in consts and
+            k not in ("training", "original_name"))
+    else:
+        n = sum(p is not None for p in m._parameters.values()) + \
+            sum(b is not None for b in m._buffers.values()) + 2
     for sub in m._modules.values():
         if sub is None:
             continue
@@ -219,8 +228,10 @@ def apply(p, graph):
     its values do not all have a number there."""
     if p is None:
         return False
+    # (the folded calls: a compiled submodule's call was traced as one, a value of its
+    # own)
     top = [n for n in graph.block.nodes if n.kind == "prim::CallMethod"
-           and "callee" in n.meta and n.outputs]
+           and "callee" in n.meta and n.outputs and n.outputs[0] not in p["values"]]
     if len(top) != p["top_calls"]:
         return False
     nums = {graph.inputs[0]: 0}
