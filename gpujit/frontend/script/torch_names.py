@@ -184,8 +184,9 @@ _CONVERSIONS = frozenset({"prim::ListConstruct", "prim::NumToTensor", "aten::Flo
 
 
 class _Replay:
-    def __init__(self, graph, src, fn, at, method=False):
+    def __init__(self, graph, src, fn, at, method=False, module=None):
         self.graph, self.src, self.fn, self.method = graph, src, fn, method
+        self.module = module        # (a method's ScriptModule: its None attributes)
         # a method loaded from an archive: its class is a plain class type there (torch's
         # SimpleSelf), so `self` is a variable stored and loaded as the others (the
         # input prints %self.1); a scripted module's `self` is a sugared value, unstored
@@ -587,7 +588,8 @@ class _Replay:
                 g = None
             if g is None:
                 # canBeNone ALWAYS / NEVER: a static if (gpujit folded it too)
-                if lnone and rnone:
+                if lnone and rnone or (lnone and rhs.ty == "NoneType") or \
+                        (rnone and lhs.ty == "NoneType"):
                     st = its_is
                 elif lnone or rnone:
                     st = not its_is
@@ -1043,7 +1045,16 @@ class _Replay:
                 n = self.insert("prim::GetAttr", (recv or self.self_ref(),), 1, g=g.node)
                 self.set_name(n.outputs[0], "_" + attr if attr.isdigit()
                               else attr.replace(".", "_"))
+                if str(g.node.outputs[0].type) == "NoneType":
+                    n.outputs[0].ty = "NoneType"    # (its `is not None` static)
                 return n.outputs[0]
+        if self.module is not None and recv is None and _none_attr(self.module, attr):
+            # a None attribute (BasicBlock's `self.downsample`): ModuleValue's GetAttr,
+            # of NoneType (its `is not None` static), dead after; gpujit folded it
+            n = self.insert("prim::GetAttr", (self.self_ref(),), 1)
+            self.set_name(n.outputs[0], attr)
+            n.outputs[0].ty = "NoneType"
+            return n.outputs[0]
         raise _Abort("attribute")
 
     def is_self(self, e):
@@ -2543,12 +2554,22 @@ def _pair(sb, gb, vmap, pairs):
     return all(vmap.get(id(a)) is b for a, b in zip(sb.outputs, gb.outputs))
 
 
-def name_like_torch(graph, src, fn, at, method=False) -> bool:
+def _none_attr(module, name) -> bool:
+    """Whether a module's attribute `name` is None (a None submodule, parameter, buffer
+    or plain attribute)."""
+    for d in (module._modules, module._parameters, module._buffers, module.__dict__):
+        if name in d:
+            return d[name] is None
+    return False
+
+
+def name_like_torch(graph, src, fn, at, method=False, module=None) -> bool:
     """Give graph (gpujit's cleaned-up graph of the scripted function fn, whose source is
     src) torch's value names and numbers, and its top-level constants torch's order;
-    False (the graph unchanged) where the replay does not apply."""
+    False (the graph unchanged) where the replay does not apply. module: a method's
+    ScriptModule."""
     try:
-        r = _Replay(graph, src, fn, at, method)
+        r = _Replay(graph, src, fn, at, method, module)
     except Exception:       # (noqa: BLE001; as below)
         return False
     try:
