@@ -129,19 +129,69 @@ def plan(rec, session, root):
             values[o] = c
             def_block[o] = owner[i]
     c += len(blocks)                                   # each block's `self` input
-    c = _get_attrs(top, rec.self_value, c)
+    chains = []
+    c = _get_attrs(top, rec.self_value, c, chains)
     c = _lift(top, def_block, g, c)
     calls = []
     c = _tuples(top, c, calls)
     for k, b in enumerate(b for kind, b in top.items if kind == "call"):
         c += 1
         calls[k] = (c, calls[k])
+    taken = {_base(v.debug_name) for n in nodes if n.kind != "prim::GetAttr"
+             for v in n.outputs if v.has_debug_name()}
     return {"values": values, "inputs": inputs, "calls": calls, "last": c,
-            "top_calls": sum(1 for kind, _ in top.items if kind == "call")}
+            "top_calls": sum(1 for kind, _ in top.items if kind == "call"),
+            "getattr_names": _getattr_names(chains, top, taken)}
 
 
-def _get_attrs(b, self_value, c):
-    """ConvertTracedAttrReferences' numbers (GetAttr chains, block inputs)."""
+def _base(name):
+    base, _, k = name.rpartition(".")
+    return base if base and k.isdigit() else name
+
+
+def _getattr_names(chains, top, taken):
+    """The names torch's top-level GetAttr values end with, in the graph's order (chains
+    inserted at the block's start: the last made first), each (attribute, name): every
+    createGetAttr names its value the field, displacing the value that held the name
+    (Value::setDebugName), inner blocks' chains too. None where a field shares its base
+    name with an op's value (whose renaming is not replayed)."""
+    from ..ir.graph import displaced_name
+    names, last, held = {}, {}, {}
+    for _, atoms, _ in chains:
+        for a in atoms:
+            if a in taken:
+                return None
+    tokens = []
+    for blk, atoms, _ in chains:
+        for a in atoms:
+            t = object()
+            name = "_" + a if a.isdigit() else a
+            old = names.get(name)
+            if old is not None:
+                new = displaced_name(name, names, last)
+                names[new] = old
+                held[old] = new
+            names[name] = t
+            held[t] = name
+            tokens.append((blk, a, t))
+    out = []
+    top_chains = [(atoms, toks) for (blk, atoms, _), toks in
+                  zip(chains, _split(tokens, chains)) if blk is top]
+    for atoms, toks in reversed(top_chains):
+        out.extend((a, held[t]) for a, t in zip(atoms, toks))
+    return out
+
+
+def _split(tokens, chains):
+    i = 0
+    for _, atoms, _ in chains:
+        yield [t for _, _, t in tokens[i:i + len(atoms)]]
+        i += len(atoms)
+
+
+def _get_attrs(b, self_value, c, chains):
+    """ConvertTracedAttrReferences' numbers (GetAttr chains, block inputs); chains gets
+    each chain made, in order: (block, its atoms, the path)."""
     def visit(b):
         nonlocal c
         unresolved, local = [], set()
@@ -157,6 +207,8 @@ def _get_attrs(b, self_value, c):
                 local.add(p)
                 if p[:len(b.path)] == b.path:
                     c += len(p) - len(b.path)          # GetAttr per atom
+                    if len(p) > len(b.path):
+                        chains.append((b, p[len(b.path):], p))
                 else:
                     c += 1                             # a block input
                     unresolved.append(p)
@@ -265,4 +317,22 @@ def apply(p, graph):
     for v, k in nums.items():
         v.unique = k
     graph._unique = spare
+    _name_getattrs(graph, p.get("getattr_names"))
     return True
+
+
+def _name_getattrs(graph, names):
+    """The top-level GetAttr values take torch's names (the graph's order is torch's)."""
+    if names is None:
+        return
+    gets = [n for n in graph.block.nodes if n.kind == "prim::GetAttr"]
+    if len(gets) != len(names) or any(n.attrs.get("name") != a
+                                      for n, (a, _) in zip(gets, names)):
+        return
+    mine = {n.output for n in gets}
+    if any(graph._names.get(name) not in (None, *mine) for _, name in names):
+        return                  # (a name another value holds)
+    for n in gets:
+        graph._forget(n.output)
+    for n, (_, name) in zip(gets, names):
+        graph._rename(n.output, name)
