@@ -7,7 +7,8 @@ printed %7 / %8); a compiled submodule's attributes are its type's, its call a t
 (the tutorial's traced cell with a scripted gate, WrapRNN); the top-level GetAttr chains
 take the names torch's createGetAttr history leaves them (`%relu`, not `%relu.1`, where
 blocks read a `relu` of their own); F.adaptive_avg_pool2d reads input.size() as torch's
-(its traced sizes take numbers). Expected texts are torch 2.13's top-level graphs (source comments,
+(its traced sizes take numbers), and a user's comparison of a traced size records it (`if
+x.size(0) == 1:`). Expected texts are torch 2.13's top-level graphs (source comments,
 scopes and ___torch_mangle_N left out)."""
 import re
 import warnings
@@ -324,3 +325,32 @@ def test_renumbered_traces_still_compute():
             else:
                 assert torch.allclose(got, want, atol=1e-6), name
             t.graph.lint()
+
+
+def size_tests(x):
+    if x.size(0) == 1:
+        return x * 2
+    if x.shape[1] > 2:
+        x = x + 1
+    return x - 1
+
+
+# torch 2.13's: a comparison of a traced size records the size tensor's aten::eq / gt
+# (dead, numbered) before the bool is baked in
+SIZE_TESTS = (
+    'graph(%x.1 : Float(2, 3, strides=[3, 1], requires_grad=0, device=cpu)):\n'
+    '  %14 : Long(requires_grad=0, device=cpu) = prim::Constant[value={1}]()\n'
+    '  %15 : int = prim::Constant[value=1]()\n'
+    '  %x : Float(2, 3, strides=[3, 1], requires_grad=0, device=cpu) = aten::add(%x.1, %14, %15)\n'
+    '  %17 : Long(requires_grad=0, device=cpu) = prim::Constant[value={1}]()\n'
+    '  %18 : int = prim::Constant[value=1]()\n'
+    '  %19 : Float(2, 3, strides=[3, 1], requires_grad=0, device=cpu) = aten::sub(%x, %17, %18)\n'
+    '  return (%19)\n'
+)
+
+
+def test_size_comparisons_take_numbers_as_torch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = torch.jit.trace(size_tests, torch.ones(2, 3))
+    assert _norm(str(t.graph)) == SIZE_TESTS
