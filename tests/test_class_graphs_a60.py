@@ -2,13 +2,14 @@
 (a60): `C(args)` is the arguments, then prim::CreateObject, then __init__'s schema matching
 (NoneType default constants) and its CallMethod; `obj.f = v`, `self.f += 1` replay
 SimpleValue::setAttr's unranged prim::SetAttr; .code spells the construction as torch,
-`c = __torch__.C.__new__(__torch__.C)` then `_1 = (c).__init__(_0, )`. And a loaded
+`c = __torch__.C.__new__(__torch__.C)` then `_1 = (c).__init__(_0, )`; NamedTuple
+constructions and field reads are replayed too. And a loaded
 archive's class of the same name as a live one no longer answers isinstance() for it (a
 wrong answer) nor names itself in saved code (a load error). Expected texts are torch
 2.13's (its module name replaced by MOD, lines counted from the def's)."""
 import io
 import re
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -360,3 +361,51 @@ def test_a_loaded_class_of_the_same_name_does_not_answer_isinstance():
     g = torch.jit.load(buf)
     assert f"isinstance(c, __torch__.{__name__}.C)" in g.code
     np.testing.assert_allclose(g(C(2), x).numpy(), [3.0, 4.0])
+
+
+class Pt2(NamedTuple):
+    x: Tensor
+    n: int
+
+
+def nt_input(p: Pt2, y):
+    return p.x * p.n + y
+
+
+def nt_made(y, k: int):
+    q = Pt2(n=k, x=y * 2)
+    return q.x * q.n
+
+
+# torch 2.13's
+NT_EXPECTED = {
+    'nt_input': (
+        'graph(%p.1 : NamedTuple(x : Tensor, n : int),\n'
+        '      %y.1 : Tensor):\n'
+        '  %6 : int = prim::Constant[value=1]()\n'
+        '  %3 : int = prim::Constant[value=0]()\n'
+        '  %4 : Tensor = prim::TupleIndex(%p.1, %3)\n'
+        '  %7 : int = prim::TupleIndex(%p.1, %6)\n'
+        '  %8 : Tensor = aten::mul(%4, %7) # +1:11\n'
+        '  %11 : Tensor = aten::add(%8, %y.1, %6) # +1:11\n'
+        '  return (%11)\n'
+    ),
+    'nt_made': (
+        'graph(%y.1 : Tensor,\n'
+        '      %k.1 : int):\n'
+        '  %4 : int = prim::Constant[value=2]() # +1:23\n'
+        '  %5 : Tensor = aten::mul(%y.1, %4) # +1:19\n'
+        '  %13 : Tensor = aten::mul(%5, %k.1) # +2:11\n'
+        '  return (%13)\n'
+    ),
+}
+
+
+def test_namedtuples_print_as_torch():
+    # (NamedTupleConstructor's TupleConstruct, SimpleValue::attr's index constant and
+    # TupleIndex, in the naming replay: gpujit kept its own names)
+    for fn in (nt_input, nt_made):
+        g = torch.jit.script(fn).graph
+        assert _norm(str(g), fn.__code__.co_firstlineno) == NT_EXPECTED[fn.__name__]
+    y = torch.tensor([1.0, 2.0])
+    np.testing.assert_allclose(torch.jit.script(nt_made)(y, 3).numpy(), [6.0, 12.0])

@@ -1159,6 +1159,11 @@ class _Replay:
             if rec is None:
                 raise
             self.claimed.add(id(rec.node))
+        if rec.kind == "prim::TupleIndex" and len(rec.inputs) == 2 and \
+                rec.inputs[1].node.kind == "prim::Constant":
+            # a NamedTuple's field: SimpleValue::attr's index constant, then TupleIndex
+            k = self.unranged(rec.inputs[1].node.attrs.get("value"), "int")
+            return self.insert(rec.kind, (v, k), 1, g=rec.node).outputs[0]
         if len(rec.inputs) != 1 or rec.node.blocks:
             raise _Abort("attribute")
         out = self.insert(rec.kind, (v,), rec.nout, g=rec.node).outputs[0]
@@ -1440,6 +1445,8 @@ class _Replay:
         if self.function_call_at(e):
             return self.function_call(e)
         obj = self.construction(e)
+        if obj is None:
+            obj = self.namedtuple_construction(e)
         if obj is not None:
             return obj
         if not isinstance(f, ast.Attribute):
@@ -1555,6 +1562,40 @@ class _Replay:
         n = self.insert("prim::CallMethod", [obj] + inputs, 1, g=init.node)
         n.effect = True
         return obj
+
+    def namedtuple_construction(self, e):
+        """`Point(x, n=1)` of a NamedTuple class: NamedTupleConstructor's schema matching
+        (the arguments, defaults' constants) then its prim::TupleConstruct; None where
+        gpujit made no NamedTuple at e."""
+        root = e.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or self.find_var_silent(root.id) is not None:
+            return None
+        rec = next((g for g in self.at.get(self.pos(e), ()) if id(g.node) not in
+                    self.claimed and g.kind == "prim::TupleConstruct"), None)
+        fields = getattr(rec.node.outputs[0].type, "fields", None) if rec else None
+        if not fields or len(rec.inputs) != len(fields):
+            return None
+        self.claimed.add(id(rec.node))
+        ops = [self.expr(a) for a in e.args]
+        kws = {k.arg: self.expr(k.value) for k in e.keywords}
+        inputs = []
+        for f, gv in zip(fields, rec.inputs):
+            c = gv.node
+            if c is not None and c.kind in _CONVERSIONS and id(c) not in self.claimed:
+                raise _Abort("namedtuple conversion")
+            if ops:
+                inputs.append(ops.pop(0))
+            elif f in kws:
+                inputs.append(kws.pop(f))
+            elif c is not None and c.kind == "prim::Constant":
+                inputs.append(self.unranged(c.attrs.get("value"), str(gv.type)))
+            else:
+                raise _Abort("namedtuple field")
+        if ops or kws:
+            raise _Abort("operands left")
+        return self.insert("prim::TupleConstruct", inputs, 1, g=rec.node).outputs[0]
 
     def bind_params(self, params, gvalues, ops, kws):
         """A call's inputs after its callee's parameters (matchSchema): each argument
