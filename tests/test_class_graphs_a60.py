@@ -409,3 +409,29 @@ def test_namedtuples_print_as_torch():
         assert _norm(str(g), fn.__code__.co_firstlineno) == NT_EXPECTED[fn.__name__]
     y = torch.tensor([1.0, 2.0])
     np.testing.assert_allclose(torch.jit.script(nt_made)(y, 3).numpy(), [6.0, 12.0])
+
+
+class WithDefaults(NamedTuple):
+    a: Tensor
+    b: float = 1.5
+    c: bool = True
+    d: Optional[int] = None
+    e: str = "hi"
+    f: float = 2.0
+    g: int = -1
+
+
+def nt_defaults(y):
+    return WithDefaults(y)
+
+
+def test_namedtuple_type_shows_defaults_and_its_construction_range():
+    # torch 2.13's line (a NamedTuple's TupleConstruct shows NamedTupleConstructor's
+    # range; its type, the fields' defaults)
+    g = torch.jit.script(nt_defaults).graph
+    first = nt_defaults.__code__.co_firstlineno
+    line = [ln for ln in _norm(str(g), first).splitlines() if "TupleConstruct" in ln][0]
+    assert line == ("  %8 : NamedTuple(a : Tensor, b : float = 1.5, c : bool = True, d : int? "
+                    "= None, e : str = hi, f : float = 2., g : int = -1) = "
+                    "prim::TupleConstruct(%y.1, %2, %3, %4, %5, %6, %7) # +1:11")
+    assert torch.jit.script(nt_defaults)(torch.ones(1)).g == -1
