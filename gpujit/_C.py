@@ -477,6 +477,9 @@ def __getattr__(name):
     if name in ("_LinalgBackend", "_BlasBackend"):     # (torch.backends.cuda's enums)
         from .backends import cuda as _cuda_backend
         return getattr(_cuda_backend, name)
+    if name == "ScriptModule":          # (the type of a scripted module's `_c`)
+        from .jit.c_module import CScriptModule
+        return CScriptModule
     if name == "_nn":
         from .nn import functional as F
         from .ops import aten

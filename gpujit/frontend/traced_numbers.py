@@ -265,23 +265,29 @@ class _Traced:
             _warn_conversion("a Python boolean")
         return bool(plain(self))
 
-    def _compare(self, other, fn):
+    def _compare(self, other, fn, name):
         if not isinstance(other, (int, float)):
             return NotImplemented               # (a Tensor compares itself to the number)
         if _from_user(3):
+            t = _tensor_of(self)
+            if t is not None and not is_traced_number(other):
+                # (torch's trace compares the size's 0-dim tensor: `n == 1` records
+                # aten::eq(n, 1), dead after, whose values take numbers; then the bool is
+                # baked in)
+                getattr(_operator, name)(t, other)
             _warn_conversion("a Python boolean")
         return fn(plain(self), plain(other))
 
-    def __lt__(self, o): return self._compare(o, lambda a, b: a < b)
-    def __le__(self, o): return self._compare(o, lambda a, b: a <= b)
-    def __gt__(self, o): return self._compare(o, lambda a, b: a > b)
-    def __ge__(self, o): return self._compare(o, lambda a, b: a >= b)
+    def __lt__(self, o): return self._compare(o, lambda a, b: a < b, "lt")
+    def __le__(self, o): return self._compare(o, lambda a, b: a <= b, "le")
+    def __gt__(self, o): return self._compare(o, lambda a, b: a > b, "gt")
+    def __ge__(self, o): return self._compare(o, lambda a, b: a >= b, "ge")
 
     def __eq__(self, o):
-        return self._compare(o, lambda a, b: a == b)
+        return self._compare(o, lambda a, b: a == b, "eq")
 
     def __ne__(self, o):
-        return self._compare(o, lambda a, b: a != b)
+        return self._compare(o, lambda a, b: a != b, "ne")
 
     def _rounded(self, fn, *args):
         if _from_user(3):

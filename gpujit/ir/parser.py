@@ -143,6 +143,10 @@ def parse_type(text: str) -> T.Type:
     return t
 
 
+# a NamedTuple field's default as its type text shows it (up to the next , or ))
+_DEFAULT_TEXT = re.compile(r"[^,)]*")
+
+
 def _type(c: _Cursor) -> T.Type:
     if c.eat("("):
         elems = []
@@ -177,6 +181,8 @@ def _type(c: _Cursor) -> T.Type:
                 fields.append(c.match(_IDENT, "a field name").group(0))
                 c.expect(":")
                 elems.append(_type(c))
+                if c.eat("="):      # a field's default (`n : int = 3`): shown, not kept
+                    c.match(_DEFAULT_TEXT, "a default value")
                 c.eat(",")
             t = T.named_tuple_type(tuple(fields), tuple(elems))
         elif name == "InterfaceType" and c.eat("<"):   # InterfaceType<I>

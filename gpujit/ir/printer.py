@@ -234,7 +234,10 @@ class _Printer:
         line += f"({self.value_list(n.inputs, False)})"
         if n.scope:
             line += f", scope: {n.scope}"
-        if n.source_range is not None and n.kind not in NO_RANGE_SHOWN:
+        # (a NamedTuple's construction shows its range: NamedTupleConstructor sets it)
+        if n.source_range is not None and (n.kind not in NO_RANGE_SHOWN or (
+                n.kind == "prim::TupleConstruct" and len(n.outputs) == 1 and
+                isinstance(n.outputs[0].type, T.NamedTupleType))):
             line += f" # {n.source_range}"
         self.lines.append(line)
         for i, b in enumerate(n.blocks):

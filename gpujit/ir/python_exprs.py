@@ -55,12 +55,23 @@ def _widens(src, dst) -> bool:
     return src != dst and src.is_subtype_of(dst)
 
 
-def _isinstance_text(x: str, types) -> str:
-    """prim::isinstance[types=[...]] as the isinstance() call the frontend compiles back
-    into it (`types` are graph-text spellings of the accepted Union members)."""
+def isinstance_types(n) -> list:
+    """prim::isinstance n's accepted types (`types` are graph-text spellings of them; `list`
+    and `tuple` stay text): a member of the input's type by its printed name first, as the
+    text alone names the class a loaded archive made last under that name, if any."""
     from .parser import parse_type
-    names = ["type(None)" if t == "NoneType" else t if t in ("list", "tuple") else
-             parse_type(t).annotation() for t in types]
+    t = n.inputs[0].type
+    members = t.types if isinstance(t, T.UnionType) else \
+        (t.elem,) if isinstance(t, T.OptionalType) else (t,)
+    known = {str(m): m for m in members}
+    return [t if t in ("list", "tuple") else known.get(t) or parse_type(t)
+            for t in n.attrs["types"]]
+
+
+def _isinstance_text(x: str, n) -> str:
+    """prim::isinstance n as the isinstance() call the frontend compiles back into it."""
+    names = ["type(None)" if isinstance(t, T.NoneType) else t if isinstance(t, str) else
+             t.annotation() for t in isinstance_types(n)]
     return f"isinstance({x}, {names[0] if len(names) == 1 else '(' + ', '.join(names) + ')'})"
 
 
@@ -253,7 +264,7 @@ class ExpressionPrinter:
         if k == "prim::Uninitialized":
             return f"uninitialized({out_type.annotation()})"
         if k == "prim::isinstance":
-            return _isinstance_text(ins[0], n.attrs["types"])
+            return _isinstance_text(ins[0], n)
         if k in ("prim::EnumName", "prim::EnumValue"):        # (TorchScript's: `(e).value`)
             return f"({ins[0]}).{'name' if k == 'prim::EnumName' else 'value'}"
         if k == "prim::unchecked_cast":

@@ -430,17 +430,10 @@ class _FunctionPrinter(ExpressionPrinter):
             return
         k = n.kind
         if k == "prim::CreateObject" and len(n.outputs) == 1:
-            # written with its __init__ call: `p = Pair(x, 1)`, as the source had it
+            # TorchScript's spelling: `c = __torch__.C.__new__(__torch__.C)`, then the
+            # __init__ call as any method's, `_1 = (c).__init__(_0, )`
             self.new_objects[n.outputs[0]] = n.outputs[0].type.annotation()
-        elif k == "prim::CallMethod" and n.attrs.get("name") == "__init__" and \
-                n.inputs and n.inputs[0] in self.new_objects:
-            obj = n.inputs[0]
-            cls = self.new_objects.pop(obj)
-            args = ", ".join(self.use(v) for v in n.inputs[1:])
-            self.assign_names([obj])
-            self.line(f"{self.exprs[obj]} = {cls}({args})")
-            for o in n.outputs:
-                self.exprs[o] = "None"
+            self.use(n.outputs[0])
         elif k in ("prim::Enter", "prim::Exit") and (n.attrs.get("name") in _REGIONS
                                                       or n.attrs.get("name") in (
                                                           "autocast", RECORD_FUNCTION_REGION)):

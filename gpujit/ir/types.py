@@ -269,6 +269,17 @@ class TupleType(Type):
         return Type.is_subtype_of(self, other)
 
 
+def _default_text(v) -> str:
+    """A NamedTuple field's default as TorchScript's schema prints it (IValue's text:
+    True, None, 2., hi)."""
+    if v is None or isinstance(v, (bool, int, str)):
+        return str(v)
+    if isinstance(v, float):
+        from .printer import format_float
+        return format_float(v)
+    return repr(v)
+
+
 @dataclass(frozen=True)
 class NamedTupleType(TupleType):
     name: str = ""
@@ -277,10 +288,12 @@ class NamedTupleType(TupleType):
     shown: str = field(default=None, compare=False)     # (_shown_name)
 
     def __str__(self):
-        # as TorchScript's graphs show a NamedTuple: its fields and their types (code and
-        # annotations name it: `__torch__.P`)
+        # as TorchScript's graphs show a NamedTuple: its fields and their types, a
+        # field's default too (`n : int = 3`; code and annotations name it: `__torch__.P`)
+        defaults = getattr(self.py_class, "_field_defaults", None) or {}
         return "NamedTuple(" + ", ".join(
-            f"{n} : {t}" for n, t in zip(self.fields, self.elems)) + ")"
+            f"{n} : {t}" + (f" = {_default_text(defaults[n])}" if n in defaults else "")
+            for n, t in zip(self.fields, self.elems)) + ")"
 
     def annotation(self):
         return _short_name(self.name, self.shown)

@@ -410,10 +410,12 @@ class _Freezer:
         self._spread_over_aliases()
         out = []
         from ..passes.frozen_folding import fold_frozen_conv_dims
+        from ..passes.peephole import drop_frozen_identities
         for owner, name, m, g, objects in graphs:
             self._fold(g, owner)
             fold_frozen_conv_dims(g)
             optimize(g, frozen=True)
+            drop_frozen_identities(g)
             _unroll_constant_loops(g)
             if optimize_numerics:
                 _optimize_frozen_graph(g)
@@ -549,7 +551,12 @@ def _unroll_constant_loops(graph):
         return
     if unroll_small_constant_loops(graph):
         from ..passes.remove_mutation import remove_list_mutation
+        from ..passes.peephole import drop_frozen_identities
         remove_list_mutation(graph)
+        # (torch's peephole sees the first copy's counter, its 0 constant, and literals;
+        # the later counters are `i + 1` nodes until its constant propagation)
+        later = {n for n in graph.walk() if n.meta.get("unrolled_counter", 0) > 0}
+        drop_frozen_identities(graph, later)
         optimize(graph, frozen=True)
 
 

@@ -310,6 +310,12 @@ class ScriptModule(Module):
         return m
 
     @property
+    def _c(self):
+        """The torch._C.ScriptModule view (jit/c_module.py)."""
+        from .c_module import c_module
+        return c_module(self)
+
+    @property
     def graph(self):
         return self._method().graph
 

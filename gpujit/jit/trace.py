@@ -9,6 +9,7 @@ from ..frontend import tracer as _tr
 from ..frontend import trace_hooks as _th
 from ..frontend import trace_boundary as _tb
 from ..frontend import trace_calls as _calls
+from ..frontend import trace_fixup_numbers as _fixup_numbers
 from ..frontend.tracer import TracerWarning
 from ..nn.module import Module
 from ..passes.dce import eliminate_dead_code
@@ -176,6 +177,8 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
                            "not captured in traces, so it would be a no-op.")
     _tb.check_output(out, strict)
     rec.graph.register_output(_tb.output_value(rec, out, strict))
+    # (torch's numbers, worked out from the calls inline before they fold)
+    numbers = _fixup_numbers.plan(rec, session, module) if module is not None else None
     # submodule calls become method calls (trace_calls.py), outermost first
     for r in [rec] + session.call_recorders:
         _calls.fold_calls(r)
@@ -185,7 +188,8 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
     for sub_rec in session.call_recorders:
         eliminate_dead_code(sub_rec.graph)
     if module is not None:
-        _number_as_torch(rec.graph)
+        if not _fixup_numbers.apply(numbers, rec.graph):
+            _number_as_torch(rec.graph)
         _name_selves([rec] + session.call_recorders)
     return rec.graph, session
 

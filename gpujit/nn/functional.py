@@ -583,10 +583,12 @@ def adaptive_avg_pool1d(input, output_size):
 def _sizes_with_default(input, output_size):
     """output_size's None entries read from input's trailing sizes first, as torch's
     _list_with_default (a trace records them as aten::size of the input, not a list holding
-    None)."""
+    None). input.size() is read whatever output_size is, as torch's caller does: a trace
+    records each dim's size (numbered values, dead after: torch's graph numbers)."""
+    sizes = input.size()
     if isinstance(output_size, (list, tuple)) and any(v is None for v in output_size):
-        k, n = len(output_size), input.dim()
-        return [input.size(n - k + i) if v is None else v for i, v in enumerate(output_size)]
+        k, n = len(output_size), len(sizes)
+        return [sizes[n - k + i] if v is None else v for i, v in enumerate(output_size)]
     return output_size
 
 

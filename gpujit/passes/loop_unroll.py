@@ -116,6 +116,7 @@ def _unroll(loop, trips, origin=None):
             index = body.inputs[0]
             if index.uses:
                 vmap[index] = graph.insert_constant(i)
+                vmap[index].node.meta["unrolled_counter"] = i   # (jit.freeze's peephole)
                 if index.has_debug_name():
                     vmap[index].set_debug_name(index.debug_name)   # %i -> %i.1, %i.2 ...
             for n in body.nodes:

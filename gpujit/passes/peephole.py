@@ -262,6 +262,47 @@ def drop_profiled_identities(graph, dtype_of) -> bool:
     return changed
 
 
+def drop_frozen_identities(graph, counters=()) -> bool:
+    """The `x + 0` / `x - 0` / `x * 1` rewrites (int constants, alpha 1) of the
+    PeepholeOptimize torch's freezing runs (runOptimization: before and after unrolling
+    constant loops) on a graph whose tensor types are unknown, in place, in graph order.
+    As torch's tryToReplaceOutputWithInput: not where x or the result is written or both
+    reach the caller, and a rewrite leaves x and the result stale, no later one taking
+    either (`(x + 0) * 1 - 0` keeps the mul, drops the sub). Constants in `counters` (an
+    unrolled loop's later counters: torch's are still `aten::add(i, 1)` then) are no
+    constants yet. Whether any node went."""
+    db, stale, changed = None, set(), False
+    for node in list(graph.walk()):
+        if node.kind not in ("aten::mul", "aten::add", "aten::sub") or \
+                node.owning_block is None or len(node.outputs) != 1 or node.op is None or \
+                node.op.name not in _TORCH_IDENTITIES:
+            continue
+        unit, positions, _ = _IDENTITIES[node.op.name]
+        ins = node.inputs
+        if len(ins) > 2 and (type(constant_value(ins[2])) is not int or
+                             constant_value(ins[2]) != 1):
+            continue            # (alpha: an int 1)
+        for xi, ci in positions:
+            c = constant_value(ins[ci])
+            # (an int Scalar, not a bool: torch's check is IntType)
+            if type(c) is not int or c != unit or ins[ci].node.kind != "prim::Constant" \
+                    or ins[ci].node in counters:
+                continue
+            x, y = ins[xi], node.output
+            if not isinstance(x.type, T.TensorType) or x in stale or y in stale:
+                continue
+            if db is None:
+                db = AliasDb(graph)
+            if db.has_writers(x) or db.has_writers(y) or (db.escapes(x) and db.escapes(y)):
+                continue
+            stale.update((x, y))
+            y.replace_all_uses_with(x)
+            node.destroy()
+            changed = True
+            break
+    return changed
+
+
 def torch_identities(graph) -> dict:
     """{node: (the index of its input x, the constant)} for each `x * 1`, `1 * x`,
     `x + 0`, `0 + x`, `x - 0` (int or bool constants, alpha 1) of the graph (its blocks too) whose result could be x

@@ -368,7 +368,7 @@ def emit_isinstance(cg, n):
     of one) whose kind decides the test: the specialization key fixes the input's Python
     type. Else the interpreter's run-time test, on the raw value."""
     x = n.inputs[0]
-    test = isinstance_test(str(x.type), tuple(n.attrs["types"]))
+    test = isinstance_test(x.type, tuple(n.attrs["types"]))
     origin = x
     while origin.node.kind == "prim::unchecked_cast":
         origin = origin.node.inputs[0]

@@ -877,7 +877,7 @@ def _enum_value(node, env, profile):
 
 
 def _isinstance(node, env, profile):
-    test = isinstance_test(str(node.inputs[0].type), tuple(node.attrs["types"]))
+    test = isinstance_test(node.inputs[0].type, tuple(node.attrs["types"]))
     return (test(env[node.inputs[0]]),)
 
 

@@ -118,6 +118,8 @@ def _accepts(member, spelled):
     kind = _ANY_KIND_TYPES.get(spelled)
     if kind is not None:
         return isinstance(member, kind)
+    if isinstance(member, T.ClassType) and str(member) == spelled:
+        return True     # (by its printed name: a loaded archive's class may print so too)
     t = parse_type(spelled)
     return member == t or (isinstance(member, T.TensorType) and isinstance(t, T.TensorType)) \
         or member.is_subtype_of(t)
@@ -128,8 +130,10 @@ def isinstance_test(static_type, accepted):
     """A predicate v -> bool for prim::isinstance: static_type is the input's graph-text
     type, accepted the node's `types`. Members are told apart by their coarse kind;
     elements are checked only where two members share one (List[int] / List[str]).
-    `test.by_kind(v)` answers for all values of v's kind (None: it cannot)."""
-    st = parse_type(static_type)
+    `test.by_kind(v)` answers for all values of v's kind (None: it cannot). static_type
+    may be the Type itself: its text names the class a loaded archive of the same
+    name made last, not necessarily this one."""
+    st = static_type if isinstance(static_type, T.Type) else parse_type(static_type)
     if isinstance(st, T.AnyType):      # an Any value: the accepted types, elements and all
         yes = [_ANY_KINDS.get(t) or parse_type(t) for t in accepted]
 

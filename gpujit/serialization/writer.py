@@ -13,7 +13,7 @@ import zipfile
 import numpy as np
 
 from ..ir import types as T
-from ..ir.parser import parse_type
+from ..ir.python_exprs import isinstance_types
 from ..ir.python_printer import python_source
 from .archive import (FORMAT, FORMAT_VERSION, ArchiveError, encode, class_types,
                       type_record)
@@ -249,8 +249,9 @@ class _Saver:
             for v in n.outputs:
                 self.note_type(v.type)
             if n.kind == "prim::isinstance":       # isinstance(x, Color) names the class
-                for t in n.attrs.get("types", ()):
-                    self.note_type(parse_type(t) if isinstance(t, str) else t)
+                for t in isinstance_types(n):
+                    if not isinstance(t, str):
+                        self.note_type(t)
 
     def code_of(self, graphs: dict, is_method: bool) -> str:
         """The source of several graphs (methods of one module, or functions), and of the

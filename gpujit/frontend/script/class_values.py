@@ -50,8 +50,11 @@ class ClassValueMixin:
         if "__init__" in sc.in_progress:
             self.error(f"{sc.name}.__init__ creates a {sc.name}; a class cannot construct "
                        f"itself while it is being defined", node)
+        # (TorchScript's order: the arguments, then the object, then __init__'s
+        # schema matching: its default constants and conversions, then the call)
+        evaluated = self.call_args(node)
         obj = self.emit("prim::CreateObject", [], [sc.type]).output
-        self.object_method_call(obj, sc, "__init__", node)
+        self.object_method_call(obj, sc, "__init__", node, evaluated=evaluated)
         return obj
 
     def class_new(self, func, node):
@@ -173,7 +176,8 @@ class ClassValueMixin:
             self.error(f"Wrong type for attribute assignment. Expected {tn} but got {vn}: "
                        f"the attribute '{name}' of {sc.name} is {describe_type(t)}; it "
                        f"cannot be assigned {describe_type(value.type)}", node)
-        self.emit("prim::SetAttr", [v, value], [], attrs={"name": name})
+        # (unranged, as SimpleValue::setAttr inserts it: torch prints no source)
+        self.emit("prim::SetAttr", [v, value], [], attrs={"name": name}).source_range = None
 
     def in_own_init(self, v, sc):
         return bool(self.graph.inputs) and v is self.graph.inputs[0] and \
@@ -194,7 +198,9 @@ class ClassValueMixin:
         return self.call_function(functools.partial(fn, sc.cls), graph,
                                   f"{sc.name}_{name}", node)
 
-    def object_method_call(self, v, sc, name, node):
+    def object_method_call(self, v, sc, name, node, evaluated=None):
+        """v.name(...) on an object of script class sc; `evaluated` the call's (args,
+        kwargs) when already emitted."""
         from ...jit.script import function_modifier
         fn = sc.python_method(name)
         if fn is None:
@@ -207,13 +213,14 @@ class ClassValueMixin:
         modifier = function_modifier(fn)
         if modifier in ("ignore", "drop"):
             from .python_calls import python_call, dropped_call
-            args, kwargs = self.call_args(node)
+            args, kwargs = evaluated or self.call_args(node)
             if modifier == "drop":
                 return dropped_call(self, fn, f"{sc.name}.{name}", node)
             return python_call(self, fn, [v] + list(args), kwargs, node, method=True)
         graph = sc.method_graph(name, self, node)
         what = f"{sc.name}.{name}"
-        values = self.bind_call(fn, graph.inputs[1:], what, node, skip_self=True)
+        values = self.bind_call(fn, graph.inputs[1:], what, node, skip_self=True,
+                                evaluated=evaluated)
         outs = graph.output_types()
         n = self.emit("prim::CallMethod", [v] + values, outs, attrs={"name": name})
         n.meta["callee"] = graph
@@ -252,10 +259,10 @@ class ClassValueMixin:
         return self.emit("prim::TupleConstruct", n.outputs,
                          [T.TupleType(tuple(outs))]).output
 
-    def bind_call(self, fn, params, what, node, skip_self=False):
+    def bind_call(self, fn, params, what, node, skip_self=False, evaluated=None):
         """The argument Values of a call, bound by fn's Python signature (keywords,
         defaults) and checked against the parameter Values' types."""
-        args, kwargs = self.call_args(node)
+        args, kwargs = evaluated or self.call_args(node)
         sig = inspect.signature(fn)
         plist = list(sig.parameters.values())[1 if skip_self else 0:]
         by_name = dict(zip([p.name for p in plist], range(len(plist))))
@@ -285,7 +292,8 @@ class ClassValueMixin:
                 if p.default is inspect.Parameter.empty:
                     self.error(f"Argument {p.name} not provided: {what}() is missing "
                                f"argument '{p.name}'", node)
-                values[i] = self.const(p.default, pv.type if p.default is None else None) \
+                # (a None default is a NoneType constant, as schema matching's)
+                values[i] = self.const(p.default) \
                     if p.default is None or isinstance(p.default, (bool, int, float, str)) \
                     else self.constant_value(p.default, node)
             # (a tuple for a List[E] parameter is a list, as TorchScript's schema matching

@@ -295,7 +295,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             # torch's value names and numbers (%x.1, %5), where its frontend's history
             # can be replayed (torch_names.py)
             name_like_torch(self.graph, self.src, self.fn, at,
-                            method=type(self).__name__ == "ModuleMethodCompiler")
+                            method=type(self).__name__ == "ModuleMethodCompiler",
+                            module=getattr(self, "sm", None))
         return self.graph
 
     def _function_exit(self, kind, s, value=None):

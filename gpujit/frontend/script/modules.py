@@ -532,7 +532,8 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
                     value.type.annotation()
                 self.error(f"Wrong type for attribute assignment. Expected Tensor but got "
                            f"{vn}", node)
-            self.emit("prim::SetAttr", [v, value], [], attrs={"name": name})
+            # (unranged, as SimpleValue::setAttr inserts it: torch prints no source)
+            self.emit("prim::SetAttr", [v, value], [], attrs={"name": name}).source_range = None
             return
         if name in sm._modules:
             vn = "NoneType" if isinstance(value.type, T.NoneType) else value.type.annotation()
@@ -560,7 +561,8 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
             self.error(f"Wrong type for attribute assignment. Expected {tn} but got {vn}: "
                        f"the attribute '{name}' of {what} is {describe_type(t)}; it cannot "
                        f"be assigned {describe_type(value.type)}", node)
-        self.emit("prim::SetAttr", [v, value], [], attrs={"name": name})
+        # (unranged, as SimpleValue::setAttr inserts it: torch prints no source)
+        self.emit("prim::SetAttr", [v, value], [], attrs={"name": name}).source_range = None
 
     def class_len(self, v, node):
         from .classes import script_class_of

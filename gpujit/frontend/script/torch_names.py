@@ -194,8 +194,9 @@ _CONVERSIONS = frozenset({"prim::ListConstruct", "prim::NumToTensor", "aten::Flo
 
 
 class _Replay:
-    def __init__(self, graph, src, fn, at, method=False):
+    def __init__(self, graph, src, fn, at, method=False, module=None):
         self.graph, self.src, self.fn, self.method = graph, src, fn, method
+        self.module = module        # (a method's ScriptModule: its None attributes)
         # a method loaded from an archive: its class is a plain class type there (torch's
         # SimpleSelf), so `self` is a variable stored and loaded as the others (the
         # input prints %self.1); a scripted module's `self` is a sugared value, unstored
@@ -446,6 +447,11 @@ class _Replay:
             if isinstance(t, ast.Subscript):
                 self.subscript_assign(t, self.expr(s.value))
                 return
+            if isinstance(t, ast.Attribute):
+                # (emitSingleAssignment's TK_DOT: the object, the value, its SetAttr)
+                obj = self.attr_target(t)
+                self.set_attr(obj, t, self.expr(s.value))
+                return
             if not isinstance(t, ast.Name):
                 raise _Abort("assign")
             v = self.expr(s.value)
@@ -503,7 +509,35 @@ class _Replay:
         self.insert("prim::TupleConstruct", vals, 1)
         return vals
 
+    def attr_target(self, t):
+        """The object of an attribute target `obj.f` / `self.f`: emitSugaredExpr of it
+        (a variable's prim::Load; a module's self is a sugared value, no node)."""
+        if self.is_self(t.value):
+            return self.self_ref()
+        if not isinstance(t.value, ast.Name):
+            raise _Abort("attribute target")
+        return self.expr(t.value)
+
+    def set_attr(self, obj, t, v):
+        """SimpleValue::setAttr's prim::SetAttr (unranged, as torch's)."""
+        rec = next((g for g in self.at.get(None, ()) if id(g.node) not in self.claimed and
+                    g.kind == "prim::SetAttr" and g.node.attrs.get("name") == t.attr), None)
+        if rec is None or len(rec.inputs) != 2:
+            raise _Abort("setattr")
+        self.claimed.add(id(rec.node))
+        self.insert("prim::SetAttr", (obj, v), 0, g=rec.node).effect = True
+
     def aug_assign(self, s):
+        if isinstance(s.target, ast.Attribute):
+            # emitAugAssignmentToSelectVar: the object, its attribute, the value, the
+            # op, the SetAttr of its result
+            t = s.target
+            obj = self.attr_target(t)
+            lhs = self.get_attr(t, recv=obj) if self.is_self(t.value) else \
+                self.value_attr(obj, t)
+            rhs = self.expr(s.value)
+            self.set_attr(obj, t, self.call_node(s, [lhs, rhs], {}))
+            return
         if not isinstance(s.target, ast.Name):
             raise _Abort("augassign")
         lhs = self.expr(s.target)
@@ -564,7 +598,8 @@ class _Replay:
                 g = None
             if g is None:
                 # canBeNone ALWAYS / NEVER: a static if (gpujit folded it too)
-                if lnone and rnone:
+                if lnone and rnone or (lnone and rhs.ty == "NoneType") or \
+                        (rnone and lhs.ty == "NoneType"):
                     st = its_is
                 elif lnone or rnone:
                     st = not its_is
@@ -1008,18 +1043,29 @@ class _Replay:
         self.loop_body(node, s.body, None)
 
     # ------------------------------------------------------------------ expressions
-    def get_attr(self, e, attr=None):
+    def get_attr(self, e, attr=None, recv=None):
         """`self.name` (or `getattr(self, "0")`, attr "0"): a prim::GetAttr
-        (createGetAttr names its value the field, `_0` for a number)."""
+        (createGetAttr names its value the field, `_0` for a number) of recv, else of
+        self read here."""
         attr = e.attr if attr is None else attr
         for g in self.at.get(self.pos(e), []) + self.at.get(None, []):
             if g.kind == "prim::GetAttr" and id(g.node) not in self.claimed and \
                     g.node.attrs.get("name") == attr:
                 self.claimed.add(id(g.node))
-                n = self.insert("prim::GetAttr", (self.self_ref(),), 1, g=g.node)
+                n = self.insert("prim::GetAttr", (recv or self.self_ref(),), 1, g=g.node)
                 self.set_name(n.outputs[0], "_" + attr if attr.isdigit()
                               else attr.replace(".", "_"))
+                if str(g.node.outputs[0].type) == "NoneType":
+                    n.outputs[0].ty = "NoneType"    # (its `is not None` static)
                 return n.outputs[0]
+        if self.module is not None and recv is None and _none_attr(self.module, attr) and \
+                attr not in getattr(self.module, "__constants__", ()):
+            # a None attribute (BasicBlock's `self.downsample`): ModuleValue's GetAttr,
+            # of NoneType (its `is not None` static), dead after; gpujit folded it
+            n = self.insert("prim::GetAttr", (self.self_ref(),), 1)
+            self.set_name(n.outputs[0], attr)
+            n.outputs[0].ty = "NoneType"
+            return n.outputs[0]
         pos = self.pos(e)
         consts = getattr(self.at, "consts", {}).get(pos, [])
         if len(consts) == 1 and (consts[0] is None or
@@ -1102,24 +1148,7 @@ class _Replay:
         if isinstance(e, ast.Attribute) and self.module_attr(e) is not None:
             return self.module_attr(e)()
         if isinstance(e, ast.Attribute):
-            # x.shape, x.dtype, ...: the op TorchScript's attribute of a value inserts
-            v = self.expr(e.value)
-            try:
-                rec = self.claim(e)
-            except _Abort:
-                # (x.layout, x.is_cuda, x.requires_grad: torch's prim:: nodes of a tensor
-                # attribute carry no source range, nor do gpujit's)
-                rec = next((g for g in self.at.get(None, ()) if id(g.node) not in
-                            self.claimed and g.kind in _UNRANGED_ATTRS), None)
-                if rec is None:
-                    raise
-                self.claimed.add(id(rec.node))
-            if len(rec.inputs) != 1 or rec.node.blocks:
-                raise _Abort("attribute")
-            out = self.insert(rec.kind, (v,), rec.nout, g=rec.node).outputs[0]
-            if rec.kind == "prim::GetAttr":         # (createGetAttr names it the field)
-                self.set_name(out, e.attr.replace(".", "_"))
-            return out
+            return self.value_attr(self.expr(e.value), e)
         if isinstance(e, ast.Subscript):
             return self.subscript(e)
         if isinstance(e, ast.ListComp):
@@ -1134,6 +1163,31 @@ class _Replay:
             n = self.insert(kind, vals, 1, g=g.node)
             return n.outputs[0]
         raise _Abort(type(e).__name__)
+
+    def value_attr(self, v, e):
+        """e (`x.shape`, `x.dtype`, `obj.field`) of v: the op TorchScript's attribute of
+        a value inserts."""
+        try:
+            rec = self.claim(e)
+        except _Abort:
+            # (x.layout, x.is_cuda, x.requires_grad: torch's prim:: nodes of a tensor
+            # attribute carry no source range, nor do gpujit's)
+            rec = next((g for g in self.at.get(None, ()) if id(g.node) not in
+                        self.claimed and g.kind in _UNRANGED_ATTRS), None)
+            if rec is None:
+                raise
+            self.claimed.add(id(rec.node))
+        if rec.kind == "prim::TupleIndex" and len(rec.inputs) == 2 and \
+                rec.inputs[1].node.kind == "prim::Constant":
+            # a NamedTuple's field: SimpleValue::attr's index constant, then TupleIndex
+            k = self.unranged(rec.inputs[1].node.attrs.get("value"), "int")
+            return self.insert(rec.kind, (v, k), 1, g=rec.node).outputs[0]
+        if len(rec.inputs) != 1 or rec.node.blocks:
+            raise _Abort("attribute")
+        out = self.insert(rec.kind, (v,), rec.nout, g=rec.node).outputs[0]
+        if rec.kind == "prim::GetAttr":         # (createGetAttr names it the field)
+            self.set_name(out, e.attr.replace(".", "_"))
+        return out
 
     # ------------------------------------------------------------------ subscripts
     def peek(self, e):
@@ -1408,6 +1462,11 @@ class _Replay:
             return self.get_attr(e, e.args[1].value)    # (Sequential's code: getattr(self, "0"))
         if self.function_call_at(e):
             return self.function_call(e)
+        obj = self.construction(e)
+        if obj is None:
+            obj = self.namedtuple_construction(e)
+        if obj is not None:
+            return obj
         if not isinstance(f, ast.Attribute):
             raise _Abort("call of a name")
         if self.is_self(f.value):
@@ -1486,8 +1545,82 @@ class _Replay:
         self.claimed.add(id(g))
         ops = [self.expr(a) for a in e.args]
         kws = {k.arg: self.expr(k.value) for k in e.keywords}
+        inputs = self.bind_params(callee.inputs, rec.inputs[1:], ops, kws)
+        fc = rec.inputs[0].node
+        fn = self.unranged((fc.attrs["name"], id(fc.meta.get("function"))), "Function")
+        n = self.insert("prim::CallFunction", [fn] + inputs, 1, g=g)
+        n.effect = True                 # (torch's DCE keeps a call: it may have effects)
+        return n.outputs[0]
+
+    def construction(self, e):
+        """`C(args)` of a script class, as ClassValue::call emits it: the arguments, then
+        `prim::CreateObject`, then MethodValue's schema matching (default constants,
+        conversions) and the `__init__` CallMethod; the object is its value. None where
+        gpujit made no object at e."""
+        root = e.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or self.find_var_silent(root.id) is not None:
+            return None         # (`C(3).run(x)`'s outer call, a method of a value)
+        here = [g for g in self.at.get(self.pos(e), ()) if id(g.node) not in self.claimed]
+        co = next((g for g in here if g.kind == "prim::CreateObject"), None)
+        if co is None:
+            return None
+        init = next((g for g in here if g.kind == "prim::CallMethod" and
+                     g.node.attrs.get("name") == "__init__" and g.inputs and
+                     g.inputs[0] is co.node.outputs[0]), None)
+        callee = init.node.meta.get("callee") if init is not None else None
+        if callee is None or len(init.inputs) != len(callee.inputs) or init.nout != 1:
+            raise _Abort("construction")
+        self.claimed.update((id(co.node), id(init.node)))
+        ops = [self.expr(a) for a in e.args]
+        kws = {k.arg: self.expr(k.value) for k in e.keywords}
+        obj = self.insert("prim::CreateObject", (), 1, g=co.node).outputs[0]
+        inputs = self.bind_params(callee.inputs[1:], init.inputs[1:], ops, kws)
+        n = self.insert("prim::CallMethod", [obj] + inputs, 1, g=init.node)
+        n.effect = True
+        return obj
+
+    def namedtuple_construction(self, e):
+        """`Point(x, n=1)` of a NamedTuple class: NamedTupleConstructor's schema matching
+        (the arguments, defaults' constants) then its prim::TupleConstruct; None where
+        gpujit made no NamedTuple at e."""
+        root = e.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or self.find_var_silent(root.id) is not None:
+            return None
+        rec = next((g for g in self.at.get(self.pos(e), ()) if id(g.node) not in
+                    self.claimed and g.kind == "prim::TupleConstruct"), None)
+        fields = getattr(rec.node.outputs[0].type, "fields", None) if rec else None
+        if not fields or len(rec.inputs) != len(fields):
+            return None
+        self.claimed.add(id(rec.node))
+        ops = [self.expr(a) for a in e.args]
+        kws = {k.arg: self.expr(k.value) for k in e.keywords}
         inputs = []
-        for p, gv in zip(callee.inputs, rec.inputs[1:]):
+        for f, gv in zip(fields, rec.inputs):
+            c = gv.node
+            if c is not None and c.kind in _CONVERSIONS and id(c) not in self.claimed:
+                raise _Abort("namedtuple conversion")
+            if ops:
+                inputs.append(ops.pop(0))
+            elif f in kws:
+                inputs.append(kws.pop(f))
+            elif c is not None and c.kind == "prim::Constant":
+                inputs.append(self.unranged(c.attrs.get("value"), str(gv.type)))
+            else:
+                raise _Abort("namedtuple field")
+        if ops or kws:
+            raise _Abort("operands left")
+        return self.insert("prim::TupleConstruct", inputs, 1, g=rec.node).outputs[0]
+
+    def bind_params(self, params, gvalues, ops, kws):
+        """A call's inputs after its callee's parameters (matchSchema): each argument
+        (positional, then by name), its conversion where gpujit made one, a default's
+        unranged constant."""
+        inputs = []
+        for p, gv in zip(params, gvalues):
             base, _, suffix = p.debug_name.rpartition(".")      # (x, not x.1)
             name = base if base and suffix.isdigit() else p.debug_name
             c = gv.node
@@ -1521,11 +1654,7 @@ class _Replay:
                 raise _Abort("argument")
         if ops or kws:
             raise _Abort("operands left")
-        fc = rec.inputs[0].node
-        fn = self.unranged((fc.attrs["name"], id(fc.meta.get("function"))), "Function")
-        n = self.insert("prim::CallFunction", [fn] + inputs, 1, g=g)
-        n.effect = True                 # (torch's DCE keeps a call: it may have effects)
-        return n.outputs[0]
+        return inputs
 
     def find_var_silent(self, name):
         f = self.frame
@@ -2497,12 +2626,22 @@ def _pair(sb, gb, vmap, pairs):
     return all(vmap.get(id(a)) is b for a, b in zip(sb.outputs, gb.outputs))
 
 
-def name_like_torch(graph, src, fn, at, method=False) -> bool:
+def _none_attr(module, name) -> bool:
+    """Whether a module's attribute `name` is None (a None submodule, parameter, buffer
+    or plain attribute)."""
+    for d in (module._modules, module._parameters, module._buffers, module.__dict__):
+        if name in d:
+            return d[name] is None
+    return False
+
+
+def name_like_torch(graph, src, fn, at, method=False, module=None) -> bool:
     """Give graph (gpujit's cleaned-up graph of the scripted function fn, whose source is
     src) torch's value names and numbers, and its top-level constants torch's order;
-    False (the graph unchanged) where the replay does not apply."""
+    False (the graph unchanged) where the replay does not apply. module: a method's
+    ScriptModule."""
     try:
-        r = _Replay(graph, src, fn, at, method)
+        r = _Replay(graph, src, fn, at, method, module)
     except Exception:       # (noqa: BLE001; as below)
         return False
     try:
