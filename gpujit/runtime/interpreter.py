@@ -497,7 +497,7 @@ def interpreter_error(e, nodes, unranged=False):
     cut = msg.find("\n  in scripted code at ")   # (container ops' own location)
     if cut >= 0:
         msg = msg[:cut]
-    if nodes and nodes[-1].kind == "prim::PythonOp":
+    if nodes and nodes[-1].kind == "prim::PythonOp" and not getattr(e, "return_cast", False):
         # a Python function the code calls (@torch.jit.ignore) raised: torch names the
         # exception's class and adds the Python stack, innermost first
         msg = f"{type(e).__name__}: {msg}\n\nAt:\n" + "".join(
