@@ -193,3 +193,42 @@ def test_keyword_argument_expansion_is_not_supported_error():
     msg = str(e.value)
     assert "keyword-arg expansion is not supported" in msg
     assert "return _g(**x)" in msg and "<--- HERE" in msg
+
+
+class _LambdaAttr(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.act = lambda t: t + 1
+
+    def forward(self, x: torch.Tensor):
+        return self.act(x)
+
+
+_global_lambda = lambda t: t + 1     # noqa: E731
+
+
+def _calls_global_lambda(x: torch.Tensor):
+    return _global_lambda(x)
+
+
+@pytest.mark.parametrize("make, line", [
+    (lambda: _LambdaAttr(), "return self.act(x)"),
+    (lambda: _calls_global_lambda, "return _global_lambda(x)"),
+])
+def test_a_lambda_called_from_scripted_code_shows_the_call(make, line):
+    # (the lambda has no def to point into: the error named only its file and line)
+    with pytest.raises(RuntimeError) as e:
+        torch.jit.script(make())
+    msg = str(e.value)
+    assert msg.startswith("Expected a single top-level function: ")
+    assert line in msg and "<--- HERE" in msg
+
+
+def _sorted_dict(d: Dict[str, int]):
+    return sorted(d)
+
+
+def test_sorted_of_a_dict_message():
+    with pytest.raises(RuntimeError, match=r"^Arguments for call are not valid: sorted\(\) "
+                                           r"takes a list, not a Dict\[str, int\]"):
+        torch.jit.script(_sorted_dict)
