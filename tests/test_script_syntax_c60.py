@@ -229,6 +229,31 @@ def _sorted_dict(d: Dict[str, int]):
 
 
 def test_sorted_of_a_dict_message():
-    with pytest.raises(RuntimeError, match=r"^Arguments for call are not valid: sorted\(\) "
+    with pytest.raises(RuntimeError, match=r"^Arguments for call are not valid\. sorted\(\) "
                                            r"takes a list, not a Dict\[str, int\]"):
         torch.jit.script(_sorted_dict)
+
+
+def _ragged_inner(a: List[List[int]]):
+    return torch.tensor(a)
+
+
+def _ragged_outer(a: List[List[int]]):
+    return _ragged_inner(a) + 1
+
+
+def test_a_ragged_list_to_tensor_is_reported_as_torchscripts_op_failure():
+    # (the compiler's check of the rows raised "msg\n  in scripted code at f.py:3: ...":
+    # torch 2.13 reports aten::tensor's failure, a frame per call, each line marked)
+    f = torch.jit.script(_ragged_outer)
+    for _ in range(3):              # (profiled runs and the compiled code alike)
+        with pytest.raises(RuntimeError) as e:
+            f([[1, 2], [3]])
+        msg = str(e.value)
+        assert msg.startswith("The following operation failed in the TorchScript "
+                              "interpreter.\nTraceback of TorchScript (most recent call "
+                              "last):\n"), msg
+        assert msg.index("in _ragged_outer") < msg.index("in _ragged_inner"), msg
+        assert "return _ragged_inner(a) + 1" in msg and "return torch.tensor(a)" in msg
+        assert msg.endswith("\nRuntimeError: Expected sequence of length 2 at dim 1 "
+                            "(got 1)\n"), msg
