@@ -280,3 +280,42 @@ def test_record_function_as_a_name_nothing_reads_compiles():
     with pytest.raises(RuntimeError, match=r"binds the profiler range") as e:
         torch.jit.script(_record_function_as_read)
     assert "<--- HERE" in str(e.value)
+
+
+class _Counter:
+    def __init__(self):
+        self.n = 1
+        self.seen: List[int] = [1]
+
+    def add(self, k: int) -> int:
+        return self.n + k
+
+
+@torch.jit.script
+def _uses_counter(c: _Counter) -> int:
+    return c.add(5)
+
+
+def test_script_of_a_plain_class_instance_is_a_scripted_copy():
+    # (torch 2.13 compiles the class and returns a copy, a RecursiveScriptClass; gpujit
+    # refused: "compiles Python functions; got _Counter")
+    c = _Counter()
+    s = torch.jit.script(c)
+    assert s.n == 1 and s.add(2) == 3 and _uses_counter(s) == 6 == _uses_counter(c)
+    s.n = 10
+    s.seen.append(3)
+    assert s.add(1) == 11 and c.n == 1 and c.seen == [1]
+
+
+class _Later:
+    def __init__(self):
+        self.a = 1
+
+
+def test_script_of_an_instance_checks_its_attributes():
+    q = _Later()
+    q.a = "s"
+    with pytest.raises(RuntimeError, match=r"^Could not cast attribute 'a' to type int: "
+                                           r"Unable to cast Python instance of type "
+                                           r"<class 'str'>"):
+        torch.jit.script(q)
