@@ -74,6 +74,44 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
         return _script(obj, example_inputs)
 
 
+def _plain_instance(obj) -> bool:
+    """Is obj an instance of a user's plain class (no function, class, module, Tensor)?"""
+    import types
+    from ..ops.registry import _Tensor
+    cls = type(obj)
+    return not (inspect.isroutine(obj) or inspect.isclass(obj) or inspect.ismodule(obj)
+                or isinstance(obj, (_Tensor, types.FunctionType))) and \
+        cls.__module__ not in ("builtins", "functools") and hasattr(obj, "__dict__") and \
+        not cls.__module__.startswith(("gpujit.", "torch.", "enum"))
+
+
+def _script_instance(obj):
+    """torch.jit.script(obj) of an instance of a plain class: the class is compiled (its
+    errors raised) and a new object of it returned, its attributes obj's converted to
+    the attribute types, as torch 2.13's create_script_class copies them (changing the
+    result leaves obj alone)."""
+    from ..frontend.script.classes import script_class, mark_explicit
+    from ..ir import types as T
+    from ..runtime.arguments import _convert, _Mismatch, _cast_details, _culprit, copied
+    cls = type(obj)
+    mark_explicit(cls)
+    script_class(cls)
+    t = T.class_type_of_object(obj)
+    new = cls.__new__(cls)
+    for name, at in (t.attributes.items() if t is not None else ()):
+        if not hasattr(obj, name):
+            raise RuntimeError(f"Tried to cast object to type {t.annotation()} but object "
+                               f"was missing attribute {name}")
+        v = getattr(obj, name)
+        try:
+            object.__setattr__(new, name, copied(_convert(v, at)))
+        except _Mismatch:
+            why = _cast_details(*_culprit(v, at)).replace("\nCast error details: ", ": ", 1)
+            raise RuntimeError(f"Could not cast attribute '{name}' to type "
+                               f"{at.annotation()}{why}") from None
+    return new
+
+
 def _script(obj, example_inputs):
     if isinstance(obj, (ScriptFunction, ScriptModule)):
         return obj
@@ -152,6 +190,8 @@ def _script(obj, example_inputs):
             f"keyword-only arguments with defaults ({type(obj).__name__}.__call__)",
             hint="give the class a __prepare_scriptable__ that returns a scriptable "
                  "function or module")
+    if _plain_instance(obj):
+        return _script_instance(obj)
     if not inspect.isfunction(obj) and type(obj).__module__ == "builtins" and \
             not inspect.isbuiltin(obj):
         # (torch.jit.script(3), script(None): PyTorch's TypeError, from its class lookup)

@@ -136,9 +136,26 @@ def _lp_finish(out, n: int, norm_type: float):
     return (_gpujit.sign(out) * _gpujit.relu(_gpujit.abs(out))).mul(n).pow(1.0 / norm_type)
 
 
+def _lp_eager_args(input, norm_type, kernel_size, nd: int):
+    """torch 2.13's first failures of an eager lp_pool call, in its order: lp_pool2d / 3d
+    unpack kernel_size (`kw, kh = _pair(kernel_size)`: Python's ValueError for a sequence
+    of another length, '2' too), then input.pow(norm_type) parses norm_type (a str or None:
+    pow()'s TypeError), where gpujit's float(norm_type) would take '2'."""
+    if nd > 1 and isinstance(kernel_size, (list, tuple, str)) and len(kernel_size) != nd:
+        n = len(kernel_size)
+        raise ValueError(f"not enough values to unpack (expected {nd}, got {n})" if n < nd
+                         else f"too many values to unpack (expected {nd})")
+    if not isinstance(norm_type, (int, float)):
+        y = input.pow(norm_type)
+        if y.is_complex():          # (a complex norm_type: avg_pool's dtype error)
+            (_ap1, _ap2, _ap3)[nd - 1](y, kernel_size)
+
+
 def lp_pool1d(input, norm_type: Union[int, float], kernel_size: List[int],
               stride: Optional[List[int]] = None, ceil_mode: bool = False):
     """Power-average pooling: (sum over each window of x^p)^(1/p)."""
+    if not _gpujit.jit.is_scripting():
+        _lp_eager_args(input, norm_type, kernel_size, 1)
     p = float(norm_type)    # (torch 2.13's norm_type: Union[int, float], an int 2 too)
     s = kernel_size if stride is None else stride
     if p == float("inf"):
@@ -152,6 +169,8 @@ def lp_pool1d(input, norm_type: Union[int, float], kernel_size: List[int],
 def lp_pool2d(input, norm_type: Union[int, float], kernel_size: List[int],
               stride: Optional[List[int]] = None, ceil_mode: bool = False):
     """2-D power-average pooling."""
+    if not _gpujit.jit.is_scripting():
+        _lp_eager_args(input, norm_type, kernel_size, 2)
     p = float(norm_type)    # (torch 2.13's norm_type: Union[int, float], an int 2 too)
     s = kernel_size if stride is None else stride
     if p == float("inf"):
@@ -165,6 +184,8 @@ def lp_pool2d(input, norm_type: Union[int, float], kernel_size: List[int],
 def lp_pool3d(input, norm_type: Union[int, float], kernel_size: List[int],
               stride: Optional[List[int]] = None, ceil_mode: bool = False):
     """3-D power-average pooling."""
+    if not _gpujit.jit.is_scripting():
+        _lp_eager_args(input, norm_type, kernel_size, 3)
     p = float(norm_type)    # (torch 2.13's norm_type: Union[int, float], an int 2 too)
     s = kernel_size if stride is None else stride
     if p == float("inf"):

@@ -147,7 +147,7 @@ def _varargs(fn, sizes_fn=None, one_int=False):
                 if overloaded:
                     return fn(self, s, **kwargs)
                 raise TypeError(f"{name}(): argument '{arg}' (position 1) must be tuple of "
-                                f"ints, not {type(s).__name__}")
+                                f"ints, not {registry.type_name(s)}")
         elif n:
             for v in sizes:                  # (a loop, not all(genexpr): no frame per call)
                 if v.__class__ is not int:

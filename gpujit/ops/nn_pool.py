@@ -477,7 +477,8 @@ def _unpool(xp, nd, x, indices, output_size, stride=None):
     i = indices.reshape(lead + (math.prod(indices.shape[-nd:]),))
     invalid = ((i < 0) | (i >= n_out)).reshape(-1)
     if invalid.size and bool(invalid.any()):
-        bad = int(i.reshape(-1)[int(invalid.argmax())])      # the first, in order
+        # the last, in order: ATen's kernel keeps the last bad index it meets (one thread)
+        bad = int(i.reshape(-1)[invalid.size - 1 - int(invalid[::-1].argmax())])
         raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
                            f"{'x'.join(map(str, out))})")
     rows = math.prod(lead)

@@ -80,7 +80,8 @@ def _value_matches(t, v, loose=True):
             if isinstance(v, _dt._QuantizedDtype):
                 return True         # (quantize_per_tensor's; elsewhere its .np refuses)
             raise v.error()
-        return isinstance(v, _dt.dtype) or v in (bool, int, float)
+        # (`is`, not `in`: an array's == is elementwise, x.view(np.array([2, 2])))
+        return isinstance(v, _dt.dtype) or v is bool or v is int or v is float
     if b == "Device":
         from ..device import device
         return isinstance(v, (str, device))

@@ -817,7 +817,7 @@ def tensor_int_list(op, n, v, method=False):
             isinstance(v, (int, np.integer, _Tensor)) and not isinstance(v, bool)):
         # (an unsized int[]: PyTorch's parser takes a sequence only)
         raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, not "
-                        f"{'Tensor' if isinstance(v, _Tensor) else type(v).__name__}")
+                        f"{'Tensor' if isinstance(v, _Tensor) else type_name(v)}")
     if (v is None and not t.optional) or v.__class__ is bool:
         raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, not "
                         f"{type(v).__name__}")
@@ -829,7 +829,12 @@ def tensor_int_list(op, n, v, method=False):
             return [int(d.reshape(()).item())]
         raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, not Tensor")
     if not isinstance(v, (list, tuple)):
-        return v
+        if v is None or isinstance(v, (int, np.integer)):
+            return v
+        # (PyTorch's parser takes a tuple or list only: a str, range or NumPy array was
+        # read element by element, F.pad(x, '11') padded by (1, 1))
+        raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, not "
+                        f"{type_name(v)}")
     out = None
     for i, e in enumerate(v):
         if isinstance(e, (float, str)) or (isinstance(e, _Tensor) and (
@@ -873,6 +878,26 @@ def no_tensor_error(op, values):
         f"{op.public_name}(): expected at least one Tensor argument")
 
 
+def _scalar_twins_error(op, values, method):
+    """PyTorch's "invalid combination" error where its binding of op's name also has
+    Scalar overloads gpujit's op merged in (x.pow("2") matches neither `Tensor exponent`
+    nor `Number exponent`), or None. The call's values as positional ones, trailing
+    defaults left out."""
+    from .parser_errors import has_scalar_twins, parser_error
+    if not has_scalar_twins(op.public_name, method):
+        return None
+    params = op.schema.arguments[1:] if method else op.schema.arguments
+    args = list(values[1:] if method else values)
+    while args and params[len(args) - 1].has_default and (
+            args[-1] is params[len(args) - 1].default or (
+                type(args[-1]) is type(params[len(args) - 1].default)
+                and args[-1] == params[len(args) - 1].default)):
+        args.pop()
+    e = parser_error(op.public_name, [op], args, {}, method, not method)
+    e.twin_values = values      # (method_positions words it again for a method call)
+    return e
+
+
 def not_tensor_error(op, values, method=False, binding=False):
     """PyTorch's TypeError for a non-Tensor (a Python number, None, a str...) where op's
     schema takes a Tensor, given the entry point's argument values in schema order; None
@@ -896,11 +921,18 @@ def not_tensor_error(op, values, method=False, binding=False):
                     return TypeError(f"expected Tensor as element {j} in argument {i - method}, but "
                                      f"got {type_name(x)}")
             continue
+        if a.name in op.number_operands:
+            e = _scalar_twins_error(op, values, method)
+            if e is not None:
+                return e
         want = "tuple of Tensors" if a.type.is_list else "Tensor"
         # (PyTorch's Python bindings call self `input`)
         arg = "input" if a.name == "self" else a.name
-        return TypeError(f"{name}(): argument '{arg}' (position {i + 1 - method}) must be {want}, "
-                         f"not {type_name(v)}")
+        e = TypeError(f"{name}(): argument '{arg}' (position {i + 1 - method}) must be {want}, "
+                      f"not {type_name(v)}")
+        if a.name in op.number_operands and not method:
+            e.twin_values = values     # (x.eq_("2") past autograd's hook: a method's twins)
+        return e
     return None
 
 
@@ -926,6 +958,11 @@ def method_positions(op, e):
     """TypeError e of op's function numbering (raised past autograd's or the tracer's hook)
     as a method call numbers it: self not counted. Other errors as they are."""
     import re
+    values = getattr(e, "twin_values", None)
+    if values is not None:
+        twins = _scalar_twins_error(op, values, True)
+        if twins is not None:
+            return twins
     msg = str(e)
     if msg.startswith(f"{op.public_name}(): argument '"):
         msg = re.sub(r"\(position (\d+)\)", lambda m: f"(position {int(m.group(1)) - 1})",
@@ -1027,6 +1064,25 @@ def allocation_error(exc):
                               f"allocate {n} bytes. Error code 12 (Cannot allocate memory)")
 
 
+def contiguous_size_check(shape, itemsize):
+    """c10's checks of a new contiguous tensor's sizes, PyTorch's RuntimeErrors raised
+    before NumPy would try (and fail, or take minutes) to allocate: the sizes multiplied in
+    order as uint64s (an overflow before a 0 counts) times the element size past int64,
+    then the strides (each size at least 1) past int64."""
+    n, over = 1, False
+    for s in shape:
+        n *= s
+        over |= n >= 1 << 64
+        n %= 1 << 64
+    if over or n * itemsize > (1 << 63) - 1:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)}")
+    stride = 1
+    for s in reversed(shape[1:]):
+        stride *= max(s, 1)
+        if stride > (1 << 63) - 1:
+            raise RuntimeError("Stride calculation overflowed")
+
+
 def numpy_broadcast_error(exc, op=None, values=None):
     """NumPy's 'operands could not be broadcast together with shapes (2,4) (3,)' ValueError
     raised inside an op's body as PyTorch's RuntimeError ('The size of tensor a (4) must
@@ -1047,6 +1103,13 @@ def numpy_broadcast_error(exc, op=None, values=None):
                       and all(type(x) is int for x in v)), None)
         view = op is not None and "view" in getattr(op, "tags", ()) and sizes is not None \
             and math.prod(sizes) < 1 << 63
+        if sizes is not None and 0 in sizes and "factory" in getattr(op, "tags", ()):
+            # (a new empty tensor PyTorch refuses too: its storage or stride check,
+            # torch.zeros(0, 2**40, 2**40) is "Stride calculation overflowed")
+            try:
+                contiguous_size_check(sizes, 1)
+            except RuntimeError as e:
+                return e
         if sizes is not None and (0 in sizes or view):
             # (an empty tensor or a view PyTorch makes, ones(0).view(2**62, 0),
             # ones(1).expand(2**62): NumPy counts the nonzero sizes times the element

@@ -372,12 +372,21 @@ def _repeat_rule(shape, repeats):
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
                            "number of dimensions of tensor")
     padded = (1,) * (len(repeats) - len(shape)) + tuple(shape)
-    out = tuple(None if s is None else s * r for s, r in zip(padded, repeats))
-    for r, n in zip(repeats, out):
-        if r < 0 and n is not None and n < 0:   # (PyTorch's words name the result's size)
+    # (ATen multiplies int64s: a size past 2**63 wraps, ones(3).repeat(2**62) is -2**62)
+    out = tuple(None if s is None else _wrap64(s * r) for s, r in zip(padded, repeats))
+    for n in out:
+        if n is not None and n < -(1 << 62):    # (c10's SymInt range)
+            raise RuntimeError(f"IntArrayRef contains an int that cannot be represented as a "
+                               f"SymInt: {n}")
+    for n in out:
+        if n is not None and n < 0:     # (PyTorch's words name the result's size)
             raise RuntimeError(f"Trying to create tensor with negative dimension {n}: "
                                f"{list(out)}")
     return repeats, out
+
+
+def _wrap64(v):
+    return (v + (1 << 63)) % (1 << 64) - (1 << 63)
 
 
 @op("aten::repeat(Tensor self, SymInt[] repeats) -> Tensor", tags=_SHAPE, function=False,
@@ -385,6 +394,7 @@ def _repeat_rule(shape, repeats):
                                           self.device))
 def repeat(xp, self, repeats):
     repeats, shape = _repeat_rule(self.shape, repeats)
+    _reg.contiguous_size_check(shape, self.dtype.itemsize)
     if _numel(shape) == 0:
         return xp.empty(shape, self.dtype)
     return xp.tile(self, tuple(repeats)).reshape(shape)

@@ -309,6 +309,16 @@ def _cast_details(v, t) -> str:
             f"mode for details)")
 
 
+def _union_details(v, t) -> str:
+    """TorchScript's `Cast error details:` line for a value that is no member of Union t."""
+    try:
+        found = T.type_of_value(v).annotation()
+    except TypeError:
+        found = type(v).__name__
+    return (f"\nCast error details: Expected a member of {t.annotation()} but instead "
+            f"found type {found}")
+
+
 def coerce_args(graph, name, args):
     """args converted to the types of graph's inputs (a tuple), or ArgumentTypeError."""
     out = None
@@ -344,12 +354,7 @@ def coerce_args(graph, name, args):
                 if bad is not None:     # (TorchScript infers the type of a Union's value)
                     raise ArgumentTypeError(f"Tracer cannot infer type of {v!r}\n:{bad}") \
                         from None
-                try:
-                    found = T.type_of_value(v).annotation()
-                except TypeError:
-                    found = type(v).__name__
-                details = (f"\nCast error details: Expected a member of {what} but instead "
-                           f"found type {found}")
+                details = _union_details(v, t)
             elif isinstance(t, T.InterfaceType):
                 details = _interface_details(v, t)
             raise ArgumentTypeError(
@@ -362,6 +367,21 @@ def coerce_args(graph, name, args):
                 out = list(args)
             out[i] = c
     return args if out is None else tuple(out)
+
+
+def coerce_return(v, t):
+    """v, an @ignore'd Python function's result, as a value of its declared IR type t;
+    TorchScript's error where it does not convert."""
+    try:
+        return _convert(v, t)
+    except _Mismatch as e:
+        details = f"\nCast error details: {e.args[0]}" if e.args else \
+            _union_details(v, t) if isinstance(t, T.UnionType) else \
+            _cast_details(*_culprit(v, t))
+        err = RuntimeError(f" expected value of type {t} for return value but instead got "
+                           f"value of type {type(v).__name__}.\nValue: {v!r}{details}")
+        err.return_cast = True      # (TorchScript's own error: no Python stack in its report)
+        raise err from None
 
 
 def holds_container(t) -> bool:

@@ -442,7 +442,10 @@ def exception_for(msg, cls_name=None, where=None, traceback=True):
     found = _exception_class(cls_name) if named else None
     if found is not None:
         cls = found
-    if not traceback:
+    if not traceback and where and where.startswith("  File "):
+        # (an op's failure, as interpreter_error reports one: the frame, then its words)
+        text = f"{TORCHSCRIPT_TRACEBACK}{where}\nRuntimeError: {msg}\n"
+    elif not traceback:
         text = f"{msg}\n  in scripted code at {where}" if where else msg
         if named and found is None and "." in cls_name and \
                 not cls_name.startswith("builtins."):
@@ -504,7 +507,7 @@ def interpreter_error(e, nodes, unranged=False):
     cut = msg.find("\n  in scripted code at ")   # (container ops' own location)
     if cut >= 0:
         msg = msg[:cut]
-    if nodes and nodes[-1].kind == "prim::PythonOp":
+    if nodes and nodes[-1].kind == "prim::PythonOp" and not getattr(e, "return_cast", False):
         # a Python function the code calls (@torch.jit.ignore) raised: torch names the
         # exception's class and adds the Python stack, innermost first
         msg = f"{type(e).__name__}: {msg}\n\nAt:\n" + "".join(
@@ -590,9 +593,19 @@ def raise_location(node):
     sr = node.source_range
     if sr is None or not getattr(sr, "filename", None):
         return None
-    if not raises_traceback(node):
-        return node_location(node)
     inlined = node.meta.get("inlined_at", ())
+    if not raises_traceback(node):
+        # an op's failure the compiler made a raise for: the frames interpreter_error
+        # gives an op (torch.tensor of a ragged list is aten::tensor's failure in torch),
+        # an inlined function's call sites first
+        ranges = []
+        for r in (*reversed(inlined), sr):
+            if r is not None and getattr(r, "filename", None) and r.span is not None and \
+                    (not ranges or ranges[-1] != r):
+                ranges.append(r)
+        if not ranges:
+            return node_location(node)
+        return "\n".join(frame_text(r, r.function, r.span) for r in ranges)
     fn = (inlined[-1].function if inlined else "") or sr.function
     return frame_text(sr, fn, node.meta.get("raise_span"))
 

@@ -63,16 +63,23 @@ def python_callable(node):
         raise InterpreterError(f"prim::PythonOp[name={node.attrs.get('name')!r}] has no "
                                f"Python function (graphs that call Python cannot be "
                                f"rebuilt from text or saved)")
-    from .arguments import holds_container, copied
+    from .arguments import holds_container, copied, coerce_return
     at = [k for k, v in enumerate(node.inputs) if holds_container(v.type)]
-    if not at:
+    # the result must be of the declared type (TorchScript converts it, or raises): the
+    # code that follows relies on it
+    out_t = node.outputs[0].type if len(node.outputs) == 1 else None
+    if isinstance(out_t, T.AnyType):
+        out_t = None
+    if not at and out_t is None:
         return fn
 
     def call(*args):
-        args = list(args)
-        for k in at:
-            args[k] = copied(args[k])
-        return fn(*args)
+        if at:
+            args = list(args)
+            for k in at:
+                args[k] = copied(args[k])
+        r = fn(*args)
+        return r if out_t is None else coerce_return(r, out_t)
     return call
 
 

@@ -412,7 +412,7 @@ class BuiltinMixin:
                 T.IntType, T.FloatType, T.BoolType, T.StrType))):
             return None             # sorted(3, 1) is [1, 3] (packed_builtin)
         if isinstance(args[0].type, T.DictType):     # (sorted(d.keys()) is the way)
-            self.error(f"Arguments for call are not valid.: sorted() takes a list, not "
+            self.error(f"Arguments for call are not valid. sorted() takes a list, not "
                        f"{describe_type(args[0].type)} (aten::sorted.any(t[](a) self))",
                        node, hint="write sorted(d.keys())")
         if kw:

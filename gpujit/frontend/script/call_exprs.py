@@ -17,6 +17,7 @@ from ...ops.namespace import OpOverload, OpOverloadPacket, _OpNamespace
 from ...ops.scalar_ops import EXPLICIT_ONLY, PYTHON_VALUED
 from . import autograd_calls, function_calls, future_calls, library_functions, serialized
 from .calls import describe_type, is_gpujit_name
+from .errors import NotSupportedError
 from .variables import Var
 
 __all__ = ["CallExprMixin", "plain_data"]
@@ -83,8 +84,9 @@ class CallExprMixin:
             node = self.unstar_call(node)            # f(*tup): f(tup[0], tup[1], ...)
         func = node.func
         if any(k.arg is None for k in node.keywords):
-            self.error("**kwargs in a call are not supported", node,
-                       hint="pass each keyword argument explicitly")
+            # (TorchScript's NotSupportedError and words)
+            self.error("keyword-arg expansion is not supported: **kwargs in a call", node,
+                       cls=NotSupportedError, hint="pass each keyword argument explicitly")
         if self.is_annotate(func):
             if len(node.args) != 2 or node.keywords:
                 self.error("annotate() takes a type and a value", node,

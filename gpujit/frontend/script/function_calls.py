@@ -150,6 +150,11 @@ class FunctionCallMixin:
         try:
             graph = compile_callee(fn, where, self.src.name, signature_from=decl)
         except _frontend_error() as e:
+            if getattr(e, "source_range", 0) is None and hasattr(e, "message"):
+                # no line of the callee to show (a lambda, `self.act = lambda t: t + 1`):
+                # the call's line, as torch shows it
+                self.error(f"{e.message} (compiling '{fn.__name__}', called here)", node,
+                           hint=e.hint, cls=type(e))
             # the error points into the callee; say where it was called from
             if not str(e).startswith(f"function '{fn.__name__}' is called recursively"):
                 e.args = (f"{e.args[0]}\n  (in '{fn.__name__}', called from "

@@ -248,6 +248,12 @@ class StatementMixin:
                 self.error(f"{box.type.annotation()} does not support augmented "
                            f"assignment.", s, hint="tuples and strs cannot change: build a "
                                                    "new value")
+            if isinstance(box.type, T.ListType) and isinstance(s.target.slice, ast.Slice):
+                # xs[0:2] += [5]: the slice is a copy, so changing it would lose the update
+                # (Python writes it back; TorchScript refuses the slice expression)
+                self.error("augmented assignment to a list slice is not supported: a list "
+                           "slice is a new list", s.target,
+                           hint="assign the elements one by one, or build a new list")
         if isinstance(s.target, (ast.Attribute, ast.Subscript)):   # self.n += 1, d[k] += 1
             cur = self.expr(s.target)
             rhs = self.expr(s.value)

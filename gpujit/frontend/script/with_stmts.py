@@ -173,7 +173,7 @@ class WithMixin(AutocastMixin):
             spec = self.autocast_region(ctx)
             label = self.record_function_label(ctx) if spec is None else None
             if label is not None:
-                if item.optional_vars is not None:
+                if item.optional_vars is not None and not self._never_read(item.optional_vars):
                     self.error(f"`with {ast.unparse(ctx)} as "
                                f"{ast.unparse(item.optional_vars)}:` binds the profiler "
                                f"range, which scripted code does not have", item.optional_vars,
@@ -181,6 +181,10 @@ class WithMixin(AutocastMixin):
                 with self.at(ctx):
                     self.emit("prim::Enter", [label], [],
                               attrs={"name": RECORD_FUNCTION_REGION})
+                if item.optional_vars is not None:
+                    # (`as rf` that nothing reads, as users write it: bound, to None)
+                    with self.at(item.optional_vars):
+                        self.assign(item.optional_vars, self.const(None), s)
                 entered.append(RECORD_FUNCTION_REGION)
                 continue
             region = AUTOCAST if spec is not None else self._region_name(ctx)
@@ -265,6 +269,15 @@ class WithMixin(AutocastMixin):
         if any(not isinstance(o.type, T.NoneType) for o in graph.outputs):
             self.error("__exit__ must have four arguments and no return value", ctx)
         return sc
+
+    def _never_read(self, target) -> bool:
+        """Is `as <target>` a plain name the function never reads?"""
+        if not isinstance(target, ast.Name):
+            return False
+        fdef = getattr(self.src, "fdef", None)
+        return fdef is not None and not any(
+            isinstance(n, ast.Name) and n.id == target.id and isinstance(n.ctx, ast.Load)
+            for n in ast.walk(fdef))
 
     def record_function_label(self, expr):
         """The name Value of `with torch.autograd.profiler.record_function(name):` (or
