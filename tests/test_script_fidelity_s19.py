@@ -110,7 +110,7 @@ def test_two_classes_same_name_save_load():
     names = set(_entries(data))
     assert {"archive/code/__class__.Pair.py", "archive/code/__class__.Pair_1.py"} <= names
     code = loaded.code
-    assert "Pair(x)" in code and "Pair_1(x)" in code
+    assert "Pair.__new__(Pair)" in code and "Pair_1.__new__(Pair_1)" in code   # (torch 2.13's construction)
     assert "Pt(x" in code and "Pt_1(2." in code
 
 

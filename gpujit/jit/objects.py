@@ -568,6 +568,10 @@ def _quoted(text: str) -> str:
             out.append(_QUOTED_ESCAPES[c])
         elif ord(c) < 0x20 or ord(c) == 0x7f:
             out.append("\\%03o" % ord(c))
+        elif 0xD800 <= ord(c) <= 0xDFFF:
+            # (a lone surrogate: an undecodable byte of a loaded archive's str, Python's
+            # surrogateescape; JSON's escape, which the IR parser reads back)
+            out.append("\\u%04x" % ord(c))
         else:
             out.append(c)
     return '"' + "".join(out) + '"'
