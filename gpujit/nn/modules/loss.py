@@ -2,37 +2,18 @@
 BCELoss, BCEWithLogitsLoss."""
 from __future__ import annotations
 
-import warnings
-
+from .. import _reduction
 from .. import functional as F
 from ..module import Module
 
 __all__ = ["L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"]
 
 
-def _legacy_get_string(size_average, reduce, emit_warning=True):
-    """The reduction string for the deprecated size_average/reduce arguments."""
-    if size_average is None:
-        size_average = True
-    if reduce is None:
-        reduce = True
-    if size_average and reduce:
-        ret = "mean"
-    elif reduce:
-        ret = "sum"
-    else:
-        ret = "none"
-    if emit_warning:
-        warnings.warn(f"size_average and reduce args will be deprecated, please use "
-                      f"reduction='{ret}' instead.")
-    return ret
-
-
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
         if size_average is not None or reduce is not None:
-            self.reduction = _legacy_get_string(size_average, reduce)
+            self.reduction = _reduction.legacy_get_string(size_average, reduce)
         else:
             self.reduction = reduction
 
