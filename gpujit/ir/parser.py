@@ -176,15 +176,16 @@ def _type(c: _Cursor) -> T.Type:
             # `FloatTensor` / `FloatTensor(requires_grad=0)`: a dtype, the rank unknown
             t = _tensor_type(c, _scalar_types()[name[:-6]], rank_known=False)
         elif name == "NamedTuple" and c.eat("("):      # NamedTuple(a : Tensor, b : int)
-            fields, elems = [], []
+            fields, elems, defaults = [], [], {}
             while not c.eat(")"):
                 fields.append(c.match(_IDENT, "a field name").group(0))
                 c.expect(":")
                 elems.append(_type(c))
-                if c.eat("="):      # a field's default (`n : int = 3`): shown, not kept
-                    c.match(_DEFAULT_TEXT, "a default value")
+                if c.eat("="):      # a field's default (`n : int = 3`), as its text
+                    defaults[fields[-1]] = c.match(_DEFAULT_TEXT, "a default value") \
+                        .group(0).strip()
                 c.eat(",")
-            t = T.named_tuple_type(tuple(fields), tuple(elems))
+            t = T.named_tuple_type(tuple(fields), tuple(elems), defaults)
         elif name == "InterfaceType" and c.eat("<"):   # InterfaceType<I>
             t = T.interface_type(c.match(_IDENT, "an interface name").group(0))
             c.expect(">")

@@ -286,14 +286,23 @@ class NamedTupleType(TupleType):
     fields: tuple = ()
     py_class: object = None
     shown: str = field(default=None, compare=False)     # (_shown_name)
+    # (a type read from graph text with no known class: its fields' defaults as shown)
+    default_texts: tuple = field(default=(), compare=False)
 
     def __str__(self):
         # as TorchScript's graphs show a NamedTuple: its fields and their types, a
         # field's default too (`n : int = 3`; code and annotations name it: `__torch__.P`)
-        defaults = getattr(self.py_class, "_field_defaults", None) or {}
+        texts = self.field_default_texts()
         return "NamedTuple(" + ", ".join(
-            f"{n} : {t}" + (f" = {_default_text(defaults[n])}" if n in defaults else "")
+            f"{n} : {t}" + (f" = {texts[n]}" if n in texts else "")
             for n, t in zip(self.fields, self.elems)) + ")"
+
+    def field_default_texts(self) -> dict:
+        """{field: its default as graph text shows it}."""
+        defaults = getattr(self.py_class, "_field_defaults", None)
+        if defaults:
+            return {n: _default_text(v) for n, v in defaults.items()}
+        return dict(self.default_texts)
 
     def annotation(self):
         return _short_name(self.name, self.shown)
@@ -632,13 +641,16 @@ def parsed_class_type(name: str) -> Type:
     return t if getattr(t, "shown", None) in (None, name) else ClassType(name)
 
 
-def named_tuple_type(fields: tuple, elems: tuple) -> Type:
-    """The NamedTuple type graph text `NamedTuple(a : Tensor, b : int)` shows: the one
-    known NamedTuple with those fields and types (the text does not name it), else one
-    of that shape named `NamedTuple`."""
+def named_tuple_type(fields: tuple, elems: tuple, default_texts: dict | None = None) -> Type:
+    """The NamedTuple type graph text `NamedTuple(a : Tensor, b : int = 2)` shows: the one
+    known NamedTuple with those fields, types and defaults (the text does not name it),
+    else one of that shape named `NamedTuple` that shows the same defaults."""
+    default_texts = default_texts or {}
     found = [t for t in list(_CLASS_TYPES.values())
-             if isinstance(t, NamedTupleType) and t.fields == fields and t.elems == elems]
-    return found[0] if len(found) == 1 else NamedTupleType(elems, "NamedTuple", fields)
+             if isinstance(t, NamedTupleType) and t.fields == fields and t.elems == elems
+             and t.field_default_texts() == default_texts]
+    return found[0] if len(found) == 1 else NamedTupleType(
+        elems, "NamedTuple", fields, default_texts=tuple(default_texts.items()))
 
 
 def interface_type(short: str) -> Type:
