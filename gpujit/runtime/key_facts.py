@@ -57,13 +57,13 @@ def _facts(graph, key):
 _KEYED = ("aten::dim", "aten::is_nested")
 
 
-# kind -> the rank of its Tensor result from its first operand's rank r (None where not
-# known) and the node; None where it does not follow
-def _same(n, r):
-    return r
+# kind -> the rank of its Tensor result (None where it does not follow) from the node n
+# and the ranks known so far ({Value: rank})
+def _same(n, ranks):
+    return ranks.get(n.inputs[0])
 
 
-def _listed(n, r):
+def _listed(n, ranks):
     """view / reshape to a size list built in the graph: its length."""
     src = n.inputs[1].node
     if src.kind == "prim::ListConstruct":
@@ -86,8 +86,9 @@ _RANK_RULES = {
                           "aten::relu", "aten::gelu", "aten::tanh", "aten::sigmoid",
                           "aten::neg", "aten::dropout", "aten::softmax",
                           "aten::log_softmax", "aten::layer_norm")},
-    "aten::unsqueeze": lambda n, r: None if r is None else r + 1,
-    "aten::select": lambda n, r: r - 1 if r else None,
+    "aten::unsqueeze": lambda n, ranks: None if (r := ranks.get(n.inputs[0])) is None
+    else r + 1,
+    "aten::select": lambda n, ranks: r - 1 if (r := ranks.get(n.inputs[0])) else None,
     "aten::view": _listed,
     "aten::reshape": _listed,
 }
@@ -108,10 +109,7 @@ def _ranks(graph, key):
         if rule is None or len(n.outputs) != 1 or not n.inputs or \
                 not isinstance(n.output.type, T.TensorType):
             continue
-        if rule is _broadcast:
-            r = _broadcast(n, ranks)
-        else:
-            r = rule(n, ranks.get(n.inputs[0]))
+        r = rule(n, ranks)
         if r is not None:
             ranks[n.output] = r
     return ranks
