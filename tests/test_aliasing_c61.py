@@ -76,3 +76,45 @@ def test_cse_keeps_two_returned_nodes_ir():
 """)
     eliminate_common_subexpressions(g)
     assert sum(n.kind == "aten::tanh" for n in g.walk()) == 1
+
+
+def _set_then_add(a0, a1):
+    a0.set_(a1)
+    return a0 + 1
+
+
+def test_traced_set_is_recorded():
+    # torch records aten::set_ in the trace: a replay makes the caller's a0 view a1's memory
+    # (gpujit's Tensor.set_ was not a registry op: the trace read the old a0)
+    t = torch.jit.trace(_set_then_add, (torch.ones(4, 4), torch.ones(4, 4)), check_trace=False)
+    assert "aten::set_" in str(t.graph)
+    x = torch.from_numpy(np.arange(16.0, dtype=np.float32).reshape(4, 4))
+    y = x * 10
+    r = t(x, y)
+    np.testing.assert_array_equal(r.numpy(), y.numpy() + 1)
+    np.testing.assert_array_equal(x.numpy(), y.numpy())
+    y.add_(1)                               # x is y's memory now
+    np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+def _set_source(x, y):
+    z = x * 2
+    w = z + 1
+    z.set_(y)
+    y.mul_(3)                               # z is y's memory: it sees this write
+    return (z + 1).sigmoid() * w, z
+
+
+def test_scripted_set_aliases_source():
+    # (torch: scripted x.set_(y) is aten::set_(%x, %y); gpujit had no Tensor method set_)
+    _scripted_set = torch.jit.script(_set_source)
+    for _ in range(3):
+        x = torch.from_numpy(np.array([[0.5, -1.0], [2.0, 0.0]], dtype=np.float32))
+        y = torch.from_numpy(np.array([[1.0, 2.0], [-3.0, 0.25]], dtype=np.float32))
+        r, z = _scripted_set(x, y)
+        yy = np.array([[1.0, 2.0], [-3.0, 0.25]], dtype=np.float32) * 3
+        np.testing.assert_allclose(r.numpy(), 1 / (1 + np.exp(-(yy + 1))) * (x.numpy() * 2 + 1),
+                                   rtol=1e-6)
+        np.testing.assert_array_equal(y.numpy(), yy)
+        z.add_(1)
+        np.testing.assert_array_equal(y.numpy(), yy + 1)
