@@ -118,3 +118,59 @@ def test_scripted_set_aliases_source():
         np.testing.assert_array_equal(y.numpy(), yy)
         z.add_(1)
         np.testing.assert_array_equal(y.numpy(), yy + 1)
+
+
+def _restride_other_arg(a0, a1):
+    a1.t_()
+    return a0[0] * 1
+
+
+def test_restride_of_an_argument_passed_twice():
+    # f(x, x): torch passes one TensorImpl twice, so a0 is transposed too; the compiled
+    # code (2nd call on) restrided a1's array only and a0 read the old one: [0, 1, 2]
+    f = torch.jit.script(_restride_other_arg)
+    for _ in range(3):
+        x = torch.from_numpy(np.arange(9.0, dtype=np.float32).reshape(3, 3))
+        np.testing.assert_array_equal(f(x, x).numpy(), [0.0, 3.0, 6.0])
+        np.testing.assert_array_equal(x.numpy()[0], [0.0, 3.0, 6.0])
+        y = torch.from_numpy(np.arange(9.0, dtype=np.float32).reshape(3, 3))
+        np.testing.assert_array_equal(f(x, y).numpy(), [0.0, 3.0, 6.0])
+        np.testing.assert_array_equal(y.numpy()[0], [0.0, 3.0, 6.0])
+
+
+def _unsqueeze_then_return_both(x):
+    y = x.sum(1)
+    y.unsqueeze_(1)
+    z = (x * y).sigmoid() + 1
+    return z, y
+
+
+def _restride_after_list(x):
+    y = x * 2
+    l = [y, y.sigmoid()]
+    y.t_()
+    l.append(y)
+    return l
+
+
+def test_restride_then_tuple_return_compiles():
+    # `y.unsqueeze_(1); return z, y`: the tuple is built from the new view, so the graph
+    # compiles (it ran unfused, op by op, with a FusionWarning); a list built before the
+    # restride still holds y itself (torch: the same tensor, restrided)
+    import warnings
+    f = torch.jit.script(_unsqueeze_then_return_both)
+    x = torch.from_numpy(np.arange(6.0, dtype=np.float32).reshape(2, 3) / 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3):
+            z, y = f(x)
+    s = x.numpy().sum(1, keepdims=True)
+    np.testing.assert_allclose(y.numpy(), s, rtol=1e-6)
+    np.testing.assert_allclose(z.numpy(), 1 / (1 + np.exp(-x.numpy() * s)) + 1, rtol=1e-6)
+    g = torch.jit.script(_restride_after_list)
+    for _ in range(3):
+        l = g(x)
+        assert [tuple(t.shape) for t in l] == [(3, 2), (2, 3), (3, 2)]
+        np.testing.assert_allclose(l[0].numpy(), (x.numpy() * 2).T)
+        l[0].add_(1)
+        np.testing.assert_allclose(l[2].numpy(), (x.numpy() * 2).T + 1)
