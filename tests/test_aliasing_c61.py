@@ -174,3 +174,22 @@ def test_restride_then_tuple_return_compiles():
         np.testing.assert_allclose(l[0].numpy(), (x.numpy() * 2).T)
         l[0].add_(1)
         np.testing.assert_allclose(l[2].numpy(), (x.numpy() * 2).T + 1)
+
+
+def _cat_out(a, b, c):
+    torch.cat([c, c], 0, out=b)
+    return a * 1
+
+
+def test_out_resize_of_an_argument_passed_twice():
+    # f(x, x, c): the out= call resizes b (a new array), which is a too (torch: [1] * 6;
+    # gpujit's compiled code read a's old array, [0, 0], from the 2nd call)
+    import warnings
+    f = torch.jit.script(_cat_out)
+    for _ in range(3):
+        x = torch.zeros(2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # (torch: resizing a non-empty out)
+            r = f(x, x, torch.ones(3))
+        np.testing.assert_array_equal(r.numpy(), np.ones(6))
+        assert tuple(x.shape) == (6,)

@@ -223,12 +223,7 @@ def _generic(cg, n, op, args):
                 cg.emit(f"{name} = {call}")
                 if o is not None:
                     cg.emit(f"{o}._data = {name}")
-                    # (f(x, x): an input that is this same Tensor object reads the new
-                    # view too, as torch's one TensorImpl passed twice)
-                    for u in cg.graph.inputs:
-                        nu = cg.names.get(u)
-                        if u is not aliased.value and u in cg.objs and nu not in (None, name):
-                            cg.emit(f"if {cg.obj(u)} is {o}: {nu} = {name}")
+                    _same_object_inputs(cg, aliased.value, o, name)
             elif s.is_inplace:    # the impl may return UNCHANGED: it wrote nothing
                 wrote = cg.new_var("wrote")
                 if whole is not None and op.on_expanded == "changes":
@@ -478,6 +473,15 @@ def _fallback(cg, n, op):
                 cg.bump_viewed(w)
 
 
+def _same_object_inputs(cg, v, o, expr):
+    """Tensor object o (v's) took a new array `expr`: an input that is o itself (f(x, x),
+    torch's one TensorImpl passed twice) reads it too."""
+    for u in cg.graph.inputs:
+        nu = cg.names.get(u)
+        if u is not v and u in cg.objs and nu not in (None, expr) and nu.isidentifier():
+            cg.emit(f"if {cg.obj(u)} is {o}: {nu} = {expr}")
+
+
 def rebind_written(cg, w, new, op):
     """Tensor value w was written by a call that may have given it a new array `new` (an
     out= resize, an in-place view's restride): the variable of w (and its Tensor object,
@@ -491,6 +495,7 @@ def rebind_written(cg, w, new, op):
     if o is not None:
         if local:
             cg.emit(f"{name} = {o}._data")
+        _same_object_inputs(cg, w, o, f"{o}._data")
         return
     if local and not cg.alias_db().is_contained(w):
         if name != new:
