@@ -127,6 +127,8 @@ CSE = {
         """)),
     # different inputs, attributes, or input order are different expressions; a chain
     # of duplicates folds all the way
+    # (two nodes that both leave the graph stay two, as TorchScript's: the caller may
+    # write one result and must not see the other change)
     "chains": (ir("""
         graph(%x : Tensor,
               %y : Tensor,
@@ -147,9 +149,11 @@ CSE = {
           %a : Tensor = aten::sub(%x, %y)
           %b : Tensor = aten::sub(%y, %x)
           %d : Tensor = aten::relu(%a)
+          %e : Tensor = aten::relu(%a)
           %w : Tensor = prim::GetAttr[name="weight"](%m)
           %v : Tensor = prim::GetAttr[name="bias"](%m)
-          return (%b, %d, %d, %w, %v, %w)
+          %w.1 : Tensor = prim::GetAttr[name="weight"](%m)
+          return (%b, %d, %e, %w, %v, %w.1)
         """)),
     # an in-place write to (an alias of) the inputs between two reads: not the same
     # value; a write after both reads does not matter
@@ -192,7 +196,8 @@ CSE = {
           %p : Tensor = aten::sum(%u)
           %k : Tensor = aten::relu_(%t)
           %q : Tensor = aten::sum(%u)
-          return (%a, %b, %p, %q)
+          %r : Tensor = aten::mul(%p, %q)
+          return (%a, %b, %r)
         """), ir("""
         graph(%x : Tensor):
           %2 : int = prim::Constant[value=2]()
@@ -205,7 +210,8 @@ CSE = {
           %b : Tensor = aten::sum(%t)
           %p : Tensor = aten::sum(%u)
           %k : Tensor = aten::relu_(%t)
-          return (%a, %b, %p, %p)
+          %r : Tensor = aten::mul(%p, %p)
+          return (%a, %b, %r)
         """)),
     # a result that something writes is not shared (%b.add_ would change %a);
     # random ops and side effects are never merged

@@ -16,7 +16,8 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd import grad_mode
 from ..tensor import Tensor
-from .registry import tensor_method
+from .meta import TensorMeta
+from .registry import OPS, dispatch_state, op, tensor_method
 from .tensor_flags import UntypedStorage, TypedStorage
 
 PUBLIC = {}
@@ -132,6 +133,10 @@ def _set_(self, source=None, storage_offset=0, size=None, stride=None):
     a storage (untyped_storage(), storage(): `size` elements `stride` apart from
     `storage_offset`), or nothing (no argument: a tensor of size [0])."""
     _check_target(self)
+    if dispatch_state.tracing is not None and isinstance(source, Tensor) and size is None \
+            and not storage_offset and source._dtype is not _dt.bfloat16:
+        _check_source(self, source._dtype, source._device)     # (recorded: the registry's)
+        return OPS["aten::set_.source_Tensor"].public(self, source)
     if source is None:
         from ..device import xp_for
         xp = np if self._device.type == "cpu" else xp_for(self._device)
@@ -156,6 +161,25 @@ def _set_(self, source=None, storage_offset=0, size=None, stride=None):
     self._data = a
     self._vc[0] += 1
     return self
+
+
+# The registry's set_ (Tensor.set_(source) goes through it, so the tracer records it, and
+# scripted code finds it): self becomes the source's array, as the in-place view ops'
+# self becomes their impl's view. (The alias analysis makes self and source one value.)
+def _set_meta(self, source):
+    if source.dtype is not self.dtype:
+        raise RuntimeError(f"Could not set tensor of type {_cpp(source.dtype)} to a tensor "
+                           f"of type {_cpp(self.dtype)}")
+    return TensorMeta(self.dtype, tuple(source.shape), self.device)
+
+
+@op("aten::set_.source_Tensor(Tensor(a!) self, Tensor source) -> Tensor(a!)",
+    tags={"inplace", "inplace_view"}, method=False, function=False, meta=_set_meta)
+def _set_source(xp, self, source):
+    if source.dtype != self.dtype:
+        raise RuntimeError(f"Could not set tensor of type {_cpp(_dt.from_numpy_dtype(source.dtype))} "
+                           f"to a tensor of type {_cpp(_dt.from_numpy_dtype(self.dtype))}")
+    return source.view()        # (a new array object: `r is self` means unchanged)
 
 
 def swap_tensors(t1, t2):

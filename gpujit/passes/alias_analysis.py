@@ -237,6 +237,8 @@ class AliasDb:
             self._write(node, node.inputs[0])
         elif node.op is not None:
             self._analyze_schema(node, outs, ins)
+            if kind == "aten::set_" and len(ins) == 2:
+                self._union(ins[0], ins[1])     # (self now is source's memory)
         elif kind in _ELEMENT_COPIES:
             # a new list of the input's elements (list(l), l + m, sorted(l), l[1:]): it
             # holds what they hold, and is none of them

@@ -9,7 +9,8 @@ attributes, same output types) that is in scope: earlier in the same block or in
 enclosing one. Only pure nodes take part: no blocks, no side effects, no in-place writes,
 nothing random. Mutation is respected through the alias analysis: two reads of %x are not
 the same when something may write %x (or an alias of it) between them, and a node whose
-result something writes, or a list that leaves the graph, is never shared. In a graph that
+result something writes, or a list that leaves the graph, is never shared; nor are two
+nodes whose results both leave the graph (the caller could write one and see the other). In a graph that
 calls autograd's backward / grad (which free the graph they run through, and write every
 tensor the caller may hold) TorchScript's rule holds instead: a node whose tensor inputs
 something writes anywhere is not shared (`v6 = v * v; (v * v).sum().backward()` keeps
@@ -153,6 +154,9 @@ def _cse_block(block, scopes, aliases, strict):
         if key is None or not _shareable(node, aliases, strict):
             continue
         earlier = next((s[key] for s in reversed(scopes) if key in s), None)
+        if earlier is not None and _both_returned(node, earlier, aliases):
+            continue                # (TorchScript: no new aliasing among graph outputs:
+                                    # `return x.tanh(), x.tanh()` gives two tensors)
         if earlier is not None and not aliases.is_mutated_between(node.inputs, earlier, node):
             for mine, theirs in zip(node.outputs, earlier.outputs):
                 mine.replace_all_uses_with(theirs)
@@ -169,6 +173,11 @@ def _node_key(node):
         return None
     return (node.kind, tuple(node.inputs), attrs,
             tuple(str(o.type) for o in node.outputs))
+
+
+def _both_returned(node, earlier, aliases) -> bool:
+    return any(aliases.escapes(o) for o in node.outputs) and \
+        any(aliases.escapes(o) for o in earlier.outputs)
 
 
 def _shareable(node, aliases, strict) -> bool:

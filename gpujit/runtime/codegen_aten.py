@@ -215,7 +215,7 @@ def _generic(cg, n, op, args):
                     raise CodeGenError(f"{op.public_name}: the executor cannot restride "
                                        f"{aliased.expr} in place (not a local tensor)")
                 o = cg.obj(aliased.value)
-                if o is None and cg.alias_db().is_contained(aliased.value):
+                if o is None and _held_at(cg, aliased.value, n):
                     from .codegen import CodeGenError
                     raise CodeGenError(f"{op.public_name} restrides a tensor held in a "
                                        f"container or object, which the array code "
@@ -223,6 +223,7 @@ def _generic(cg, n, op, args):
                 cg.emit(f"{name} = {call}")
                 if o is not None:
                     cg.emit(f"{o}._data = {name}")
+                    _same_object_inputs(cg, aliased.value, o, name)
             elif s.is_inplace:    # the impl may return UNCHANGED: it wrote nothing
                 wrote = cg.new_var("wrote")
                 if whole is not None and op.on_expanded == "changes":
@@ -262,6 +263,49 @@ def _generic(cg, n, op, args):
         else:
             cg.bump_viewed(args[0].value, wrote)
     return True
+
+
+_BUILDS = frozenset({"prim::TupleConstruct", "prim::ListConstruct", "prim::DictConstruct"})
+
+
+def _holder_type(t) -> bool:
+    from ..passes.alias_analysis import is_mutable_type
+    if isinstance(t, _T.OptionalType):
+        t = t.elem
+    return is_mutable_type(t) and not isinstance(t, _T.TensorType)
+
+
+def _held_at(cg, v, node) -> bool:
+    """May a container or object hold v's array when `node` restrides v (t_, unsqueeze_)?
+    Not when the only containers holding it are tuples / lists / dicts built from it after
+    node, outside loops (`y.unsqueeze_(1); return z, y`): they are built from the new
+    view. Anything else the alias analysis calls contained (an input, an element or
+    attribute read, a container built before or in a loop) may keep the old array."""
+    db = cg.alias_db()
+    if not db.is_contained(v):
+        return False
+    if db.is_wildcard(v):
+        return True
+    later, at = set(), node
+    while at is not None:                   # (after it, and after the ifs holding it)
+        nodes = at.owning_block.nodes
+        later.update(nodes[nodes.index(at) + 1:])
+        at = at.owning_block.owning_node
+        if at is not None and at.kind != "prim::If":
+            later = set()                   # (a loop: a later build may be an earlier
+            break                           # iteration's)
+    for m in cg.graph.walk():
+        if m is node:
+            continue
+        if any(db.may_alias(o, v) for o in m.outputs) and m.op is None:
+            return True                     # (read out of a container, an If / Loop)
+        if any(db.may_alias(u, v) for u in m.inputs):
+            if m.kind in _BUILDS:
+                if m not in later:
+                    return True
+            elif m.op is None or any(_holder_type(x.type) for x in (*m.inputs, *m.outputs)):
+                return True
+    return False
 
 
 def _expanded_self(cg, op, args, exprs):
@@ -429,6 +473,15 @@ def _fallback(cg, n, op):
                 cg.bump_viewed(w)
 
 
+def _same_object_inputs(cg, v, o, expr):
+    """Tensor object o (v's) took a new array `expr`: an input that is o itself (f(x, x),
+    torch's one TensorImpl passed twice) reads it too."""
+    for u in cg.graph.inputs:
+        nu = cg.names.get(u)
+        if u is not v and u in cg.objs and nu not in (None, expr) and nu.isidentifier():
+            cg.emit(f"if {cg.obj(u)} is {o}: {nu} = {expr}")
+
+
 def rebind_written(cg, w, new, op):
     """Tensor value w was written by a call that may have given it a new array `new` (an
     out= resize, an in-place view's restride): the variable of w (and its Tensor object,
@@ -442,6 +495,7 @@ def rebind_written(cg, w, new, op):
     if o is not None:
         if local:
             cg.emit(f"{name} = {o}._data")
+        _same_object_inputs(cg, w, o, f"{o}._data")
         return
     if local and not cg.alias_db().is_contained(w):
         if name != new:
