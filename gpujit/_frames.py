@@ -17,6 +17,18 @@ _DEMO = os.path.join(_PKG_DIR, "__main__.py")
 _TOP_LEVEL_FILES = (os.path.join(_PKG_DIR, "_asserts.py"),)
 
 
+# gpujit's copies of torch's Python code whose comparisons of traced sizes torch's trace
+# records, as a user's are (F.batch_norm's `size_prods == 1`: an aten::eq, dead after, whose
+# values take numbers), without the user's warning: their code objects
+TRACED_COMPARISONS = set()
+
+
+def records_comparisons(fn):
+    """Mark fn as one of TRACED_COMPARISONS."""
+    TRACED_COMPARISONS.add(fn.__code__)
+    return fn
+
+
 def user_frame(stop_at_top_level=False):
     """The innermost frame outside gpujit's own package (the user's code; the demo in
     gpujit/__main__.py counts as user code); or, when stop_at_top_level, a frame in one

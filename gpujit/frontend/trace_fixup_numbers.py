@@ -15,7 +15,7 @@ before its calls fold (the top recorder holds every op inline, and a region per 
 (the caller keeps its simpler rule)."""
 from __future__ import annotations
 
-__all__ = ["plan", "apply"]
+__all__ = ["plan", "apply", "number_method"]
 
 
 def _attr_count(m):
@@ -336,3 +336,63 @@ def _name_getattrs(graph, names):
         graph._forget(n.output)
     for n, (_, name) in zip(gets, names):
         graph._rename(n.output, name)
+
+
+def number_method(graph, nested=False):
+    """Number a submodule call's graph (before dead code goes) as torch's
+    lambdaLiftBlocksAndConvertToGraph clones the call's block into a graph of its own:
+    `self` %0, then each node in order, its outputs first, then each of its inputs read
+    from outside the block (a new graph input, in first-read order); a nested call's
+    block output takes its number in order but its prim::CallMethod, made after all
+    (createMethodCalls), takes the next ones (dg's graph: `%3` its input, `%6 = aten::neg`).
+    nested: a call inside a submodule's call, whose graph torch copies (Graph::copy)
+    when it clones the outer block: its inputs first, %0, %1 ..., then the nodes'
+    outputs. False (unchanged) where the graph is not of that shape."""
+    if not graph.inputs or any(n.blocks for n in graph.block.nodes):
+        return False
+    params = set(graph.inputs[1:])
+    nums = {graph.inputs[0]: 0}
+    c = 0
+    calls = []
+
+    def read(v):
+        nonlocal c
+        if v in params and v not in nums:
+            c += 1
+            nums[v] = c
+    # (the attribute reads of the calls folded out of it, which nothing reads now, are
+    # in the inner calls' blocks in torch's trace, not in this one)
+    stale = set()
+    for n in reversed(graph.block.nodes):
+        if n.kind == "prim::GetAttr" and all(u.user in stale for u in n.output.uses) or \
+                n.meta.get("result_only") and not any(o.uses for o in n.outputs):
+            stale.add(n)
+    if nested:
+        for v in graph.inputs[1:]:
+            read(v)
+    for n in graph.block.nodes:
+        if n in stale:
+            continue
+        for o in n.outputs:
+            c += 1
+            if n.meta.get("traced_call"):
+                calls.append(o)
+            else:
+                nums[o] = c
+        for v in n.inputs:
+            read(v)
+    for v in graph.outputs:
+        read(v)
+    for o in calls:
+        c += 1
+        nums[o] = c
+    if len(nums) != len(graph.inputs) + sum(len(n.outputs) for n in graph.block.nodes
+                                            if n not in stale):
+        return False
+    for n in stale:             # (dead code: gone before it prints)
+        for o in n.outputs:
+            nums[o] = c = c + 1
+    for v, k in nums.items():
+        v.unique = k
+    graph._unique = c
+    return True

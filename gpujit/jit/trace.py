@@ -186,6 +186,10 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
     # of a shape check, constants of dead nodes); each submodule's graph too
     eliminate_dead_code(rec.graph)
     for sub_rec in session.call_recorders:
+        if module is not None:
+            # (numbered with its dead nodes: torch numbers the call's block before its
+            # cleanup passes drop them)
+            _fixup_numbers.number_method(sub_rec.graph, nested=len(sub_rec.callers) > 1)
         eliminate_dead_code(sub_rec.graph)
     if module is not None:
         if not _fixup_numbers.apply(numbers, rec.graph):
