@@ -18,6 +18,13 @@ from __future__ import annotations
 __all__ = ["plan", "apply", "number_method"]
 
 
+def _no(where, why, result=None):
+    """A give-up: said under GPUJIT_DUMP=names (the graph keeps gpujit's numbering)."""
+    from .._dump import names_gave_up
+    names_gave_up("traced numbers", where, why)
+    return result
+
+
 def _attr_count(m):
     """How many TracedAttr values torch's gatherParametersAndBuffers makes for module m
     and its submodules (every attribute of its module type); None where gpujit cannot
@@ -73,17 +80,23 @@ def plan(rec, session, root):
     nattr = _attr_count(root)
     g = rec.graph
     nodes = list(g.block.nodes)
-    if nattr is None or any(n.blocks for n in nodes) or rec.self_value is None:
-        return None
+    where = f"{type(root).__name__}'s graph"
+    if nattr is None:
+        return _no(where, "a submodule's attributes are not counted")
+    if any(n.blocks for n in nodes) or rec.self_value is None:
+        return _no(where, "a node with blocks: " + next(
+            (str(n).strip() for n in nodes if n.blocks), "no self"))
     regions = list(rec.regions)
     if any(not r.valid or r.out is None for r in regions):
-        return None
+        return _no(where, "a call stays inline: " + next(
+            ".".join(session.attr_paths.get(id(r.module)) or ("?",))
+            for r in regions if not r.valid or r.out is None))
     idx = {id(n): i for i, n in enumerate(nodes)}
     try:
         spans = [(idx[id(r.prev)] + 1 if r.prev is not None else 0,
                   idx[id(r.last)] + 1 if r.last is not None else 0) for r in regions]
     except KeyError:
-        return None
+        return _no(where, "a call's nodes are gone")
     top = _Block(None, ("__module",), None)
     by_callee = {id(rec): top}
     blocks = []
@@ -91,7 +104,7 @@ def plan(rec, session, root):
         parent = by_callee.get(id(r.callee.callers[-1])) if r.callee.callers else None
         path = session.attr_paths.get(id(r.module))
         if parent is None or path is None or i1 < i0:
-            return None
+            return _no(where, f"a call not nested in its caller: {type(r.module).__name__}")
         b = _Block(r, ("__module",) + tuple(path), parent)
         b.region = (r, i0, i1)
         by_callee[id(r.callee)] = b
@@ -280,16 +293,17 @@ def apply(p, graph):
     its values do not all have a number there."""
     if p is None:
         return False
+    where = "a traced module's graph"
     # (the folded calls: a compiled submodule's call was traced as one, a value of its
     # own)
     top = [n for n in graph.block.nodes if n.kind == "prim::CallMethod"
            and "callee" in n.meta and n.outputs and n.outputs[0] not in p["values"]]
     if len(top) != p["top_calls"]:
-        return False
+        return _no(where, f"{len(top)} calls, {p['top_calls']} planned", False)
     nums = {graph.inputs[0]: 0}
     for v in graph.inputs[1:]:
         if v not in p["inputs"]:
-            return False
+            return _no(where, f"an input not planned: %{v.debug_name}", False)
         nums[v] = p["inputs"][v]
     for cm, (num, unpack) in zip(top, p["calls"]):
         nums[cm.output] = num
@@ -297,7 +311,7 @@ def apply(p, graph):
         if unpack:
             if len(users) != 1 or users[0].kind != "prim::TupleUnpack" or \
                     len(users[0].outputs) != len(unpack):
-                return False
+                return _no(where, f"a call's tuple not unpacked: {str(cm).strip()}", False)
             for o, k in zip(users[0].outputs, unpack):
                 nums[o] = k
     spare = p["last"]
@@ -311,9 +325,9 @@ def apply(p, graph):
                 spare += 1                  # (named: its number is not shown)
                 nums[o] = spare
             else:
-                return False
+                return _no(where, f"a value not planned: {str(n).strip()}", False)
         if n.blocks:
-            return False
+            return _no(where, f"a node with blocks: {str(n).strip()}", False)
     for v, k in nums.items():
         v.unique = k
     graph._unique = spare
@@ -348,8 +362,10 @@ def number_method(graph, nested=False):
     nested: a call inside a submodule's call, whose graph torch copies (Graph::copy)
     when it clones the outer block: its inputs first, %0, %1 ..., then the nodes'
     outputs. False (unchanged) where the graph is not of that shape."""
+    where = f"the graph of a call of {graph.inputs[0].type if graph.inputs else '?'}"
     if not graph.inputs or any(n.blocks for n in graph.block.nodes):
-        return False
+        return _no(where, "a node with blocks: " + next(
+            (str(n).strip() for n in graph.block.nodes if n.blocks), "no self"), False)
     params = set(graph.inputs[1:])
     nums = {graph.inputs[0]: 0}
     c = 0
@@ -388,7 +404,8 @@ def number_method(graph, nested=False):
         nums[o] = c
     if len(nums) != len(graph.inputs) + sum(len(n.outputs) for n in graph.block.nodes
                                             if n not in stale):
-        return False
+        return _no(where, "an input its nodes do not read: " + next(
+            (f"%{v.debug_name}" for v in graph.inputs if v not in nums), "?"), False)
     for n in stale:             # (dead code: gone before it prints)
         for o in n.outputs:
             nums[o] = c = c + 1
