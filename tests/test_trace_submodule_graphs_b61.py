@@ -118,3 +118,42 @@ def test_types_scopes_and_norm_comparisons():
     conv = _g(t.conv)
     assert "%2 : NoneType = prim::Constant(), scope: __module.conv" in conv
     assert "%5 : int[] = prim::ListConstruct(%3, %4), scope: __module.conv" in conv
+
+
+class TwoOut(nn.Module):
+    def forward(self, x):
+        return x.sin(), x.cos()
+
+
+class Plus(nn.Module):
+    def forward(self, x):
+        return x * 2 + 1
+
+
+class UsesTwoOut(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.two, self.b2, self.block = TwoOut(), Plus(), Plus()
+
+    def forward(self, h):
+        a, b = self.two(h)
+        return self.b2(a) + self.block(b)
+
+
+def test_names_are_the_one_traces():
+    # (a call's graph copies its names from torch's one trace: `%x.1` displaced by the
+    # later `x`; the GetAttr chains' `%weight.1` / `%bias.1` of the first Linear)
+    t = torch.jit.trace(UsesTwoOut(), torch.ones(2, 3))
+    g = _g(t.two)
+    assert "%x.1 : Float(2, 3, strides=[3, 1], requires_grad=0, device=cpu) = aten::sin(%h)" \
+        in g and "= prim::TupleConstruct(%x.1, %x)" in g
+    assert "  x = torch.sin(h)\n  x0 = torch.cos(h)\n  return (x, x0)\n" in t.two.code
+    t = torch.jit.trace(Outer(), torch.rand(3, 4))
+    first = _g(getattr(t.seq, "0"))
+    assert "%bias.1 : Tensor = prim::GetAttr[name=\"bias\"](%self.7)" in first
+    assert "%input.3 : Float(3, 4, strides=[4, 1], requires_grad=1, device=cpu) = " \
+           "aten::linear(%input.1, %weight.1, %bias.1)" in first
+    assert "%_0.1 : __torch__.torch.nn.modules.linear.Linear = prim::GetAttr[name=\"0\"](" \
+           "%self.5)" in _g(t.seq)
+    assert "%_1.1 : __torch__.torch.nn.modules.linear.Linear = prim::GetAttr[name=\"1\"](" \
+           "%self.9)" in _g(getattr(t.seq, "1"))

@@ -15,7 +15,7 @@ before its calls fold (the top recorder holds every op inline, and a region per 
 (the caller keeps its simpler rule)."""
 from __future__ import annotations
 
-__all__ = ["plan", "apply", "number_method"]
+__all__ = ["plan", "apply", "number_method", "global_names", "name_call_getattrs"]
 
 
 def _no(where, why, result=None):
@@ -187,12 +187,24 @@ def _getattr_names(chains, top, taken):
             names[name] = t
             held[t] = name
             tokens.append((blk, a, t))
-    out = []
+    out = _Names()
     top_chains = [(atoms, toks) for (blk, atoms, _), toks in
                   zip(chains, _split(tokens, chains)) if blk is top]
     for atoms, toks in reversed(top_chains):
         out.extend((a, held[t]) for a, t in zip(atoms, toks))
+    # the calls' own chains: their graphs copy the names (`%weight.9` in conv1's)
+    inner = {}
+    for (blk, atoms, _), toks in zip(chains, _split(tokens, chains)):
+        if blk is not top:
+            m = inner.setdefault(id(blk.region[0].callee), {})
+            for k, t in enumerate(toks):
+                m.setdefault(atoms[:k + 1], held[t])
+    out.inner = inner
     return out
+
+
+class _Names(list):
+    """_getattr_names' list, with `inner`: per call's Recorder, attribute path -> name."""
 
 
 def _split(tokens, chains):
@@ -413,3 +425,77 @@ def number_method(graph, nested=False):
         v.unique = k
     graph._unique = c
     return True
+
+
+def global_names(session):
+    """Each submodule call's values named as torch's one trace names them (the call's
+    graph copies them from there: `%input.3`, not the `%input` of a graph of its own):
+    as the top trace, which holds every op, names the same op's values (before the calls
+    fold, which destroys the top trace's nodes of them)."""
+    for rec in session.call_recorders:
+        g = rec.graph
+        pairs = []
+        for n in g.block.nodes:
+            t = n.meta.get("twin")
+            if t is None or t.owning_block is None or len(t.outputs) != len(n.outputs):
+                continue
+            pairs.extend(zip(n.outputs, t.outputs))
+            # (a list result's unpacked elements: `%i, %f, %g, %o = prim::ListUnpack`)
+            un, tu = _unpack_of(n), _unpack_of(t)
+            if un is not None and tu is not None and len(un.outputs) == len(tu.outputs):
+                pairs.extend(zip(un.outputs, tu.outputs))
+        if not pairs:
+            continue
+        for v, _ in pairs:
+            g._rename(v, None)
+        for v, t in pairs:
+            if not t.has_debug_name():
+                continue
+            held = g._names.get(t.debug_name)
+            if held is not None and held.node.kind == "prim::Param" and held is not \
+                    g.inputs[0]:
+                # (a parameter still named after the forward's own, `x.1`: the fold names
+                # it after the caller's value)
+                g._rename(held, None)
+            if g._names.get(t.debug_name) is None:
+                g._rename(v, t.debug_name)
+
+
+def _unpack_of(n):
+    if len(n.outputs) != 1 or len(n.output.uses) != 1:
+        return None
+    u = n.output.uses[0].user
+    return u if u.kind == "prim::ListUnpack" else None
+
+
+def name_call_getattrs(p, session):
+    """The GetAttr values of each call's graph named as torch's one trace names them
+    (plan's chains of the call's block)."""
+    names = p.get("getattr_names") if p else None
+    inner = getattr(names, "inner", None)
+    if not inner:
+        return
+    for rec in session.call_recorders:
+        m = inner.get(id(rec))
+        g = rec.graph
+        if not m or not g.inputs:
+            continue
+        got = []
+        for n in g.block.nodes:
+            if n.kind != "prim::GetAttr":
+                continue
+            atoms, v = [], n.output
+            while v.node is not None and v.node.kind == "prim::GetAttr":
+                atoms.append(v.node.attrs["name"])
+                v = v.node.inputs[0]
+            name = m.get(tuple(reversed(atoms))) if v is g.inputs[0] else None
+            if name is not None:
+                got.append((n.output, name))
+        mine = {v for v, _ in got}
+        if any(g._names.get(k) not in (None, *mine) for _, k in got) or \
+                len({k for _, k in got}) != len(got):
+            continue                # (a name another value holds)
+        for v, _ in got:
+            g._rename(v, None)
+        for v, k in got:
+            g._rename(v, k)

@@ -370,6 +370,12 @@ def _name_values(recorders, args):
             for v in recorders[0].session.returned.pop(id(a), ()) if recorders else ():
                 if not v.has_debug_name():
                     unnamed.append((a, v))
+                    # (and its value in the top trace, whose names the calls' graphs
+                    # take: trace_fixup_numbers.global_names)
+                    t = v.node.meta.get("twin")
+                    if t is not None and t.owning_block is not None and \
+                            not t.outputs[v.offset].has_debug_name():
+                        unnamed.append((a, t.outputs[v.offset]))
     if not unnamed:
         return
     f = calling_frame()
@@ -537,6 +543,8 @@ class TraceSession:
         _name_values(self.recorders, args)
         nodes = [(rec, self._record_into(rec, op, args, result, sr, scope))
                  for rec in self.recorders]
+        for _, n in nodes[1:]:      # (its node in the top trace: trace_fixup_numbers.names)
+            n.meta["twin"] = nodes[0][1]
         if type(result) is int and op.name in _TENSOR_SIZE_OPS:
             # a size is a 0-dim int64 tensor in PyTorch's trace, `prim::NumToTensor` of
             # aten::size / aten::numel: the traced number stands for that tensor
