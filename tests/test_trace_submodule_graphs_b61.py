@@ -157,3 +157,28 @@ def test_names_are_the_one_traces():
            "%self.5)" in _g(t.seq)
     assert "%_1.1 : __torch__.torch.nn.modules.linear.Linear = prim::GetAttr[name=\"1\"](" \
            "%self.9)" in _g(getattr(t.seq, "1"))
+
+
+class ConvBNFC(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return torch.relu(self.bn(self.conv(x)))
+
+
+def test_frozen_conv_bn_names_and_types():
+    # (torch's FoldFrozenConvBatchnorm names the folded constants after the parameters,
+    # `_fused_bn`; the bias constant is typed as itself, Float(4), gpujit typed it as W)
+    m = ConvBNFC().eval()
+    f = torch.jit.freeze(torch.jit.script(m))
+    g = _g(f)
+    assert "%self.conv.weight_fused_bn : Float(4, 3, 3, 3, strides=[27, 9, 3, 1], " \
+           "requires_grad=0, device=cpu) = prim::Constant" in g
+    assert "%self.conv.bias_fused_bn : Float(4, strides=[1], requires_grad=0, device=cpu) = " \
+           "prim::Constant" in g
+    assert "aten::conv2d(%x.1, %self.conv.weight_fused_bn, %self.conv.bias_fused_bn," in g
+    x = torch.rand(1, 3, 5, 5)
+    assert torch.allclose(f(x), m(x), atol=1e-5)
