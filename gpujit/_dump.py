@@ -7,9 +7,9 @@ from __future__ import annotations
 import os
 import warnings
 
-__all__ = ["DUMP_FLAGS", "dump_flags", "dumping"]
+__all__ = ["DUMP_FLAGS", "dump_flags", "dumping", "names_gave_up"]
 
-DUMP_FLAGS = ("ops", "graph", "code", "fusion", "kernels", "recompile")
+DUMP_FLAGS = ("ops", "graph", "code", "fusion", "kernels", "recompile", "names")
 _warned: set = set()
 
 
@@ -29,3 +29,11 @@ def dump_flags() -> set:
 def dumping(flag: str) -> bool:
     """Does GPUJIT_DUMP ask for `flag`?"""
     return flag in dump_flags()
+
+
+def names_gave_up(replay: str, where: str, why: str) -> None:
+    """GPUJIT_DUMP=names: a replay of torch's value names or numbers (a scripted
+    function's, a traced graph's) that did not apply, and the node it stopped at: the
+    graph keeps gpujit's own names there, which prints otherwise without a word."""
+    if dumping("names"):
+        print(f"[gpujit] names: {replay} of {where} gave up: {why}")

@@ -17,6 +17,18 @@ _DEMO = os.path.join(_PKG_DIR, "__main__.py")
 _TOP_LEVEL_FILES = (os.path.join(_PKG_DIR, "_asserts.py"),)
 
 
+# gpujit's copies of torch's Python code whose comparisons of traced sizes torch's trace
+# records, as a user's are (F.batch_norm's `size_prods == 1`: an aten::eq, dead after, whose
+# values take numbers), without the user's warning: their code objects
+TRACED_COMPARISONS = set()
+
+
+def records_comparisons(fn):
+    """Mark fn as one of TRACED_COMPARISONS."""
+    TRACED_COMPARISONS.add(fn.__code__)
+    return fn
+
+
 def user_frame(stop_at_top_level=False):
     """The innermost frame outside gpujit's own package (the user's code; the demo in
     gpujit/__main__.py counts as user code); or, when stop_at_top_level, a frame in one
@@ -55,6 +67,11 @@ def from_library():
     return False
 
 
+# files of gpujit's library that stand for PyTorch's C++ (ATen's recurrent cells): no
+# frame of theirs names a traced value, as no Python frame of torch's does there
+_NATIVE_FILES = (os.path.join(_PKG_DIR, "nn", "_torch_rnn.py"),)
+
+
 def calling_frame():
     """The innermost frame of the user's code or of gpujit's counterpart of PyTorch's
     Python library (nn, optim ...): the Python frame whose call reached gpujit's plumbing,
@@ -63,7 +80,7 @@ def calling_frame():
     f = sys._getframe(1)
     while f is not None:
         fn = f.f_code.co_filename
-        if fn.startswith(_LIBRARY_DIRS) or fn == _DEMO or not (
+        if fn.startswith(_LIBRARY_DIRS) and fn not in _NATIVE_FILES or fn == _DEMO or not (
                 fn.startswith(_PKG_DIR) or fn.startswith(("<gpujit", "<frozen"))):
             return f
         f = f.f_back

@@ -121,12 +121,15 @@ def test_optimize_is_deprecated_and_ignored():
         assert script(traced, optimize=True) is traced
 
 
-def test_module_instances_script_but_classes_and_bound_methods_do_not_yet():
+def test_module_instances_script_but_classes_do_not():
     lin = torch.nn.Linear(2, 2)
     assert repr(script(lin)) == "RecursiveScriptModule(original_name=Linear)"
     with pytest.raises(FrontendError, match="scripting nn.Module classes is not supported"):
         script(torch.nn.Linear)
-    with pytest.raises(FrontendError, match=r"method of an nn.Module \(Linear.forward\)"):
+    # a bound method compiles its function, `self` an inferred Tensor (torch 2.13's
+    # error; b61: gpujit refused it, "not supported yet in this build")
+    with pytest.raises(RuntimeError, match=r"'Tensor \(inferred\)' object has no attribute "
+                                           r"or method 'weight'"):
         script(lin.forward)
 
 

@@ -782,8 +782,10 @@ def _record_op(op, args, d, inplace, names, bound):
         v = bound[p]
         if p in written and isinstance(v, Tensor):
             # the value before the write; recorded when it requires grad (double backward)
-            v = (_reg.OPS["aten::clone"].public(v) if _requires(v)
-                 else _reg.wrap_any(v._data.copy(), v._dtype, v._device))
+            # (through compute, below the tracer: a trace does not record autograd's own
+            # copy, torch's does not, and its dead aten::clone took value numbers)
+            v = (_reg.dispatch_state.compute(_reg.OPS["aten::clone"], [v, None])
+                 if _requires(v) else _reg.wrap_any(v._data.copy(), v._dtype, v._device))
         pre[p] = v
     # gradient edges and input metadata, before an in-place op changes self's grad_fn
     next_functions, inputs_meta = [], []

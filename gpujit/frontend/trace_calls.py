@@ -202,7 +202,7 @@ def fold_calls(rec):
             continue
         args = [r.leaf_values[k] for k in order]
         name = _method_name(session, r.callee)
-        _name_parameters(callee, args)
+        _name_parameters(callee, args, rec.traced_types)
         g = rec.graph
         anchor = nodes[i1] if i1 < len(nodes) else None
         with (g.inserting_before(anchor) if anchor is not None
@@ -211,6 +211,7 @@ def fold_calls(rec):
                           output_types=[T.without_shapes(callee.outputs[0].type)],
                           attrs={"name": name})
             cm.meta["callee"] = callee
+            cm.meta["traced_call"] = True       # (a block lifted to a method, not a compiled call)
             g.insert(cm)
             if len(escaping) == 1:
                 _rebind_value(escaping[0], cm.output, rec, outs[0])
@@ -300,6 +301,11 @@ def _method_outputs(rec, callee_rec, escaping, rset):
         return tids if done == key else None
     callee_rec.method_outputs = key
     for i in reversed(range(len(g.outputs))):
+        if g.outputs[i].node.kind in ("prim::TupleConstruct", "prim::ListConstruct",
+                                      "prim::Constant"):
+            # (the Python result's structure, which torch's trace does not hold: not
+            # numbered, trace_fixup_numbers.number_method)
+            g.outputs[i].node.meta["result_only"] = True
         g.block.erase_output(i)
     with g.inserting_at_end(g.block):
         if not cvals:
@@ -318,6 +324,8 @@ def _rebind_value(old, new, rec, tids):
     from here on: its uses, the caller's env for its tensors, later calls' arguments."""
     if new.node.kind != "prim::CallMethod":
         new.type = old.type         # (an unpacked element: as the op typed it)
+    else:       # (the type a later call's parameter copies, _name_parameters)
+        rec.traced_types[new] = old.type
     old.replace_all_uses_with(new)
     for tid in tids:
         if rec.env.get(tid) is old:     # (not one an in-place op rebound since)
@@ -331,18 +339,24 @@ def _rebind_value(old, new, rec, tids):
     old.set_debug_name(None)
 
 
-def _name_parameters(callee, arg_values):
+def _name_parameters(callee, arg_values, traced_types):
     """The method's parameters named as TorchScript's tracer names them when it turns a
     call into a method: after the caller's values passed (`forward1(self, x, inp)` for
-    `self.s(x, inp)`), `argument_<k>` for an unnamed one (`(dg).forward(argument_1)` for
-    `self.dg(self.linear(x))`)."""
+    `self.s(x, inp)`), unnamed for an unnamed one (`%3` in dg's graph for
+    `self.dg(self.linear(x))`, which its code prints `argument_1`)."""
     params = list(callee.inputs)[1:]
     if len(params) != len(arg_values):
         return
     for p in params:
         p.set_debug_name(None)
-    for k, (p, a) in enumerate(zip(params, arg_values), 1):
-        p.set_debug_name(a.debug_name if a.has_debug_name() else f"argument_{k}")
+    for p, a in zip(params, arg_values):
+        if a.has_debug_name():
+            p.set_debug_name(a.debug_name)
+        t = traced_types.get(a, a.type)
+        if isinstance(t, T.TensorType) and isinstance(p.type, T.TensorType):
+            # (and typed as the caller's value, lambda lifting's copyMetadata: a conv's
+            # result as the tracer typed it, `requires_grad=0`, not as the tensor is now)
+            p.type = t
 
 
 def _flat_params(callee, bound):

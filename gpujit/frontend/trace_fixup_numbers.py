@@ -15,7 +15,14 @@ before its calls fold (the top recorder holds every op inline, and a region per 
 (the caller keeps its simpler rule)."""
 from __future__ import annotations
 
-__all__ = ["plan", "apply"]
+__all__ = ["plan", "apply", "number_method", "global_names", "name_call_getattrs"]
+
+
+def _no(where, why, result=None):
+    """A give-up: said under GPUJIT_DUMP=names (the graph keeps gpujit's numbering)."""
+    from .._dump import names_gave_up
+    names_gave_up("traced numbers", where, why)
+    return result
 
 
 def _attr_count(m):
@@ -73,17 +80,23 @@ def plan(rec, session, root):
     nattr = _attr_count(root)
     g = rec.graph
     nodes = list(g.block.nodes)
-    if nattr is None or any(n.blocks for n in nodes) or rec.self_value is None:
-        return None
+    where = f"{type(root).__name__}'s graph"
+    if nattr is None:
+        return _no(where, "a submodule's attributes are not counted")
+    if any(n.blocks for n in nodes) or rec.self_value is None:
+        return _no(where, "a node with blocks: " + next(
+            (str(n).strip() for n in nodes if n.blocks), "no self"))
     regions = list(rec.regions)
     if any(not r.valid or r.out is None for r in regions):
-        return None
+        return _no(where, "a call stays inline: " + next(
+            ".".join(session.attr_paths.get(id(r.module)) or ("?",))
+            for r in regions if not r.valid or r.out is None))
     idx = {id(n): i for i, n in enumerate(nodes)}
     try:
         spans = [(idx[id(r.prev)] + 1 if r.prev is not None else 0,
                   idx[id(r.last)] + 1 if r.last is not None else 0) for r in regions]
     except KeyError:
-        return None
+        return _no(where, "a call's nodes are gone")
     top = _Block(None, ("__module",), None)
     by_callee = {id(rec): top}
     blocks = []
@@ -91,7 +104,7 @@ def plan(rec, session, root):
         parent = by_callee.get(id(r.callee.callers[-1])) if r.callee.callers else None
         path = session.attr_paths.get(id(r.module))
         if parent is None or path is None or i1 < i0:
-            return None
+            return _no(where, f"a call not nested in its caller: {type(r.module).__name__}")
         b = _Block(r, ("__module",) + tuple(path), parent)
         b.region = (r, i0, i1)
         by_callee[id(r.callee)] = b
@@ -174,12 +187,24 @@ def _getattr_names(chains, top, taken):
             names[name] = t
             held[t] = name
             tokens.append((blk, a, t))
-    out = []
+    out = _Names()
     top_chains = [(atoms, toks) for (blk, atoms, _), toks in
                   zip(chains, _split(tokens, chains)) if blk is top]
     for atoms, toks in reversed(top_chains):
         out.extend((a, held[t]) for a, t in zip(atoms, toks))
+    # the calls' own chains: their graphs copy the names (`%weight.9` in conv1's)
+    inner = {}
+    for (blk, atoms, _), toks in zip(chains, _split(tokens, chains)):
+        if blk is not top:
+            m = inner.setdefault(id(blk.region[0].callee), {})
+            for k, t in enumerate(toks):
+                m.setdefault(atoms[:k + 1], held[t])
+    out.inner = inner
     return out
+
+
+class _Names(list):
+    """_getattr_names' list, with `inner`: per call's Recorder, attribute path -> name."""
 
 
 def _split(tokens, chains):
@@ -280,16 +305,17 @@ def apply(p, graph):
     its values do not all have a number there."""
     if p is None:
         return False
+    where = "a traced module's graph"
     # (the folded calls: a compiled submodule's call was traced as one, a value of its
     # own)
     top = [n for n in graph.block.nodes if n.kind == "prim::CallMethod"
            and "callee" in n.meta and n.outputs and n.outputs[0] not in p["values"]]
     if len(top) != p["top_calls"]:
-        return False
+        return _no(where, f"{len(top)} calls, {p['top_calls']} planned", False)
     nums = {graph.inputs[0]: 0}
     for v in graph.inputs[1:]:
         if v not in p["inputs"]:
-            return False
+            return _no(where, f"an input not planned: %{v.debug_name}", False)
         nums[v] = p["inputs"][v]
     for cm, (num, unpack) in zip(top, p["calls"]):
         nums[cm.output] = num
@@ -297,7 +323,7 @@ def apply(p, graph):
         if unpack:
             if len(users) != 1 or users[0].kind != "prim::TupleUnpack" or \
                     len(users[0].outputs) != len(unpack):
-                return False
+                return _no(where, f"a call's tuple not unpacked: {str(cm).strip()}", False)
             for o, k in zip(users[0].outputs, unpack):
                 nums[o] = k
     spare = p["last"]
@@ -311,9 +337,9 @@ def apply(p, graph):
                 spare += 1                  # (named: its number is not shown)
                 nums[o] = spare
             else:
-                return False
+                return _no(where, f"a value not planned: {str(n).strip()}", False)
         if n.blocks:
-            return False
+            return _no(where, f"a node with blocks: {str(n).strip()}", False)
     for v, k in nums.items():
         v.unique = k
     graph._unique = spare
@@ -336,3 +362,140 @@ def _name_getattrs(graph, names):
         graph._forget(n.output)
     for n, (_, name) in zip(gets, names):
         graph._rename(n.output, name)
+
+
+def number_method(graph, nested=False):
+    """Number a submodule call's graph (before dead code goes) as torch's
+    lambdaLiftBlocksAndConvertToGraph clones the call's block into a graph of its own:
+    `self` %0, then each node in order, its outputs first, then each of its inputs read
+    from outside the block (a new graph input, in first-read order); a nested call's
+    block output takes its number in order but its prim::CallMethod, made after all
+    (createMethodCalls), takes the next ones (dg's graph: `%3` its input, `%6 = aten::neg`).
+    nested: a call inside a submodule's call, whose graph torch copies (Graph::copy)
+    when it clones the outer block: its inputs first, %0, %1 ..., then the nodes'
+    outputs. False (unchanged) where the graph is not of that shape."""
+    where = f"the graph of a call of {graph.inputs[0].type if graph.inputs else '?'}"
+    if not graph.inputs or any(n.blocks for n in graph.block.nodes):
+        return _no(where, "a node with blocks: " + next(
+            (str(n).strip() for n in graph.block.nodes if n.blocks), "no self"), False)
+    params = set(graph.inputs[1:])
+    nums = {graph.inputs[0]: 0}
+    c = 0
+    calls = []
+
+    def read(v):
+        nonlocal c
+        if v in params and v not in nums:
+            c += 1
+            nums[v] = c
+    # (the attribute reads of the calls folded out of it, which nothing reads now, are
+    # in the inner calls' blocks in torch's trace, not in this one)
+    stale = set()
+    for n in reversed(graph.block.nodes):
+        if n.kind == "prim::GetAttr" and all(u.user in stale for u in n.output.uses) or \
+                n.meta.get("result_only") and not any(o.uses for o in n.outputs):
+            stale.add(n)
+    if nested:
+        for v in graph.inputs[1:]:
+            read(v)
+    for n in graph.block.nodes:
+        if n in stale:
+            continue
+        for o in n.outputs:
+            c += 1
+            if n.meta.get("traced_call"):
+                calls.append(o)
+            else:
+                nums[o] = c
+        for v in n.inputs:
+            read(v)
+    for v in graph.outputs:
+        read(v)
+    for o in calls:
+        c += 1
+        nums[o] = c
+    if len(nums) != len(graph.inputs) + sum(len(n.outputs) for n in graph.block.nodes
+                                            if n not in stale):
+        return _no(where, "an input its nodes do not read: " + next(
+            (f"%{v.debug_name}" for v in graph.inputs if v not in nums), "?"), False)
+    for n in stale:             # (dead code: gone before it prints)
+        for o in n.outputs:
+            nums[o] = c = c + 1
+    for v, k in nums.items():
+        v.unique = k
+    graph._unique = c
+    return True
+
+
+def global_names(session):
+    """Each submodule call's values named as torch's one trace names them (the call's
+    graph copies them from there: `%input.3`, not the `%input` of a graph of its own):
+    as the top trace, which holds every op, names the same op's values (before the calls
+    fold, which destroys the top trace's nodes of them)."""
+    for rec in session.call_recorders:
+        g = rec.graph
+        pairs = []
+        for n in g.block.nodes:
+            t = n.meta.get("twin")
+            if t is None or t.owning_block is None or len(t.outputs) != len(n.outputs):
+                continue
+            pairs.extend(zip(n.outputs, t.outputs))
+            # (a list result's unpacked elements: `%i, %f, %g, %o = prim::ListUnpack`)
+            un, tu = _unpack_of(n), _unpack_of(t)
+            if un is not None and tu is not None and len(un.outputs) == len(tu.outputs):
+                pairs.extend(zip(un.outputs, tu.outputs))
+        if not pairs:
+            continue
+        for v, _ in pairs:
+            g._rename(v, None)
+        for v, t in pairs:
+            if not t.has_debug_name():
+                continue
+            held = g._names.get(t.debug_name)
+            if held is not None and held.node.kind == "prim::Param" and held is not \
+                    g.inputs[0]:
+                # (a parameter still named after the forward's own, `x.1`: the fold names
+                # it after the caller's value)
+                g._rename(held, None)
+            if g._names.get(t.debug_name) is None:
+                g._rename(v, t.debug_name)
+
+
+def _unpack_of(n):
+    if len(n.outputs) != 1 or len(n.output.uses) != 1:
+        return None
+    u = n.output.uses[0].user
+    return u if u.kind == "prim::ListUnpack" else None
+
+
+def name_call_getattrs(p, session):
+    """The GetAttr values of each call's graph named as torch's one trace names them
+    (plan's chains of the call's block)."""
+    names = p.get("getattr_names") if p else None
+    inner = getattr(names, "inner", None)
+    if not inner:
+        return
+    for rec in session.call_recorders:
+        m = inner.get(id(rec))
+        g = rec.graph
+        if not m or not g.inputs:
+            continue
+        got = []
+        for n in g.block.nodes:
+            if n.kind != "prim::GetAttr":
+                continue
+            atoms, v = [], n.output
+            while v.node is not None and v.node.kind == "prim::GetAttr":
+                atoms.append(v.node.attrs["name"])
+                v = v.node.inputs[0]
+            name = m.get(tuple(reversed(atoms))) if v is g.inputs[0] else None
+            if name is not None:
+                got.append((n.output, name))
+        mine = {v for v, _ in got}
+        if any(g._names.get(k) not in (None, *mine) for _, k in got) or \
+                len({k for _, k in got}) != len(got):
+            continue                # (a name another value holds)
+        for v, _ in got:
+            g._rename(v, None)
+        for v, k in got:
+            g._rename(v, k)

@@ -20,7 +20,7 @@ import math
 import operator as _operator
 import sys
 
-from .._frames import _PKG_DIR
+from .._frames import _PKG_DIR, TRACED_COMPARISONS
 from ..ops import registry as _reg
 
 __all__ = ["TracedInt", "TracedFloat", "is_traced_number", "plain"]
@@ -268,14 +268,16 @@ class _Traced:
     def _compare(self, other, fn, name):
         if not isinstance(other, (int, float)):
             return NotImplemented               # (a Tensor compares itself to the number)
-        if _from_user(3):
+        user = _from_user(3)
+        if user or sys._getframe(2).f_code in TRACED_COMPARISONS:
             t = _tensor_of(self)
             if t is not None and not is_traced_number(other):
                 # (torch's trace compares the size's 0-dim tensor: `n == 1` records
                 # aten::eq(n, 1), dead after, whose values take numbers; then the bool is
                 # baked in)
                 getattr(_operator, name)(t, other)
-            _warn_conversion("a Python boolean")
+            if user:
+                _warn_conversion("a Python boolean")
         return fn(plain(self), plain(other))
 
     def __lt__(self, o): return self._compare(o, lambda a, b: a < b, "lt")

@@ -109,6 +109,7 @@ class Recorder:
         self.attr_values = {}    # id(module/param) -> Value of its GetAttr chain
         self.here = (None, None)  # (source range, scope) of the op whose arguments record
         self.regions = []        # trace_calls.CallRegion of each submodule call it saw
+        self.traced_types = {}   # a folded call's result Value -> the type its op traced
         self.callers = ()        # a submodule call's: its callers' Recorders
         self.method_name = None  # a submodule call's: the method it became (trace_calls)
         self.call_index = 0      # a submodule call's: how many calls of it came before
@@ -203,7 +204,7 @@ class Recorder:
                       if is_traced_number(e)}
             elems = [traced[i] if i in traced else self.value_of(
                 float(e) if floats else e, et) for i, e in enumerate(x)]
-            return g.insert_node("prim::ListConstruct", elems, output_types=[
+            return g.insert_node("prim::ListConstruct", elems, scope=self.here[1], output_types=[
                 T.ListType(T.FLOAT if floats else T.INT)]).output
         if isinstance(x, Tensor):
             v = self.env.get(id(x))
@@ -227,15 +228,15 @@ class Recorder:
             for k, e in x.items():
                 items += [self.constant(k), self.value_of(e)]
             vt = _erased(items[1].type)
-            return g.insert_node("prim::DictConstruct", items, output_types=[
+            return g.insert_node("prim::DictConstruct", items, scope=self.here[1], output_types=[
                 T.DictType(T.type_of_value(next(iter(x))), vt)]).output
         if isinstance(x, (list, tuple)) and any(
                 _holds_tensor(e) and not isinstance(e, Tensor) for e in x):
             elems = [self.value_of(e) for e in x]
             if isinstance(x, list):
-                return g.insert_node("prim::ListConstruct", elems, output_types=[
+                return g.insert_node("prim::ListConstruct", elems, scope=self.here[1], output_types=[
                     T.ListType(_erased(elems[0].type))]).output
-            return g.insert_node("prim::TupleConstruct", elems, output_types=[
+            return g.insert_node("prim::TupleConstruct", elems, scope=self.here[1], output_types=[
                 T.TupleType(tuple(e.type for e in elems))]).output
         if isinstance(x, (list, tuple)) and any(isinstance(e, Tensor) for e in x):
             elems = [self.value_of(e) for e in x]
@@ -245,15 +246,17 @@ class Recorder:
                 else "prim::TupleConstruct"
             ty = T.ListType(et) if kind == "prim::ListConstruct" else \
                 T.TupleType(tuple(e.type for e in elems))
-            return g.insert_node(kind, elems, output_types=[ty]).output
+            return g.insert_node(kind, elems, output_types=[ty], scope=self.here[1]).output
         if _is_custom_object(x):
             v = self.attr_value(x)
             if v is not None:
                 return v
             return self.constant(x)
         if x is None:
-            # NoneType, as TorchScript's tracer types it (and leaves without a source range)
-            return self.graph.insert_constant(None, T.NONE)
+            # NoneType, as TorchScript's tracer types it (and leaves without a source range;
+            # in the op's scope, as every node it makes)
+            return g.insert(g.create("prim::Constant", (), output_types=[T.NONE],
+                                     scope=self.here[1])).output
         if isinstance(x, complex):
             # a Python complex operand: PyTorch's tracer records the wrapped number, a
             # 0-dim ComplexDouble tensor constant (`prim::Constant[value={(0,1)}]`)
@@ -280,7 +283,7 @@ class Recorder:
             # constant and the list as prim::ListConstruct of them (`[]` too)
             et = T.FLOAT if at.base == "float" else T.INT
             elems = [self.constant(float(e) if et is T.FLOAT else e, et) for e in x]
-            return g.insert_node("prim::ListConstruct", elems,
+            return g.insert_node("prim::ListConstruct", elems, scope=self.here[1],
                                  output_types=[T.ListType(et)]).output
         if isinstance(x, list) and not x and at is not None:
             return self.constant(x, schema_arg_type(at))    # `[]` takes the schema's type
@@ -367,6 +370,12 @@ def _name_values(recorders, args):
             for v in recorders[0].session.returned.pop(id(a), ()) if recorders else ():
                 if not v.has_debug_name():
                     unnamed.append((a, v))
+                    # (and its value in the top trace, whose names the calls' graphs
+                    # take: trace_fixup_numbers.global_names)
+                    t = v.node.meta.get("twin")
+                    if t is not None and t.owning_block is not None and \
+                            not t.outputs[v.offset].has_debug_name():
+                        unnamed.append((a, t.outputs[v.offset]))
     if not unnamed:
         return
     f = calling_frame()
@@ -534,6 +543,8 @@ class TraceSession:
         _name_values(self.recorders, args)
         nodes = [(rec, self._record_into(rec, op, args, result, sr, scope))
                  for rec in self.recorders]
+        for _, n in nodes[1:]:      # (its node in the top trace: trace_fixup_numbers.names)
+            n.meta["twin"] = nodes[0][1]
         if type(result) is int and op.name in _TENSOR_SIZE_OPS:
             # a size is a 0-dim int64 tensor in PyTorch's trace, `prim::NumToTensor` of
             # aten::size / aten::numel: the traced number stands for that tensor

@@ -176,11 +176,11 @@ def _script(obj, example_inputs):
     own = None
     if home is not None:        # torch.jit.script(F.relu): see library_functions.py
         own, obj = obj, script_library_function(obj, *home)
-    if inspect.ismethod(obj) and isinstance(obj.__self__, Module):
-        raise FrontendError(
-            f"scripting a method of an nn.Module ({type(obj.__self__).__name__}."
-            f"{obj.__name__}) is not supported yet in this build",
-            hint="use gpujit.trace(module, example_inputs)")
+    if inspect.ismethod(obj) and inspect.isfunction(obj.__func__):
+        # a bound method (an nn.Module's too): torch 2.13 compiles its function, `self` a
+        # parameter like another (an inferred Tensor: `self.weight` is an error, `def
+        # other(self, x: Tensor)` a ScriptFunction of two arguments)
+        obj = obj.__func__
     call = getattr(type(obj), "__call__", None)
     if not inspect.isfunction(obj) and inspect.isfunction(call) and any(
             p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)

@@ -179,6 +179,8 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
     rec.graph.register_output(_tb.output_value(rec, out, strict))
     # (torch's numbers, worked out from the calls inline before they fold)
     numbers = _fixup_numbers.plan(rec, session, module) if module is not None else None
+    if module is not None:
+        _fixup_numbers.global_names(session)
     # submodule calls become method calls (trace_calls.py), outermost first
     for r in [rec] + session.call_recorders:
         _calls.fold_calls(r)
@@ -186,10 +188,15 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
     # of a shape check, constants of dead nodes); each submodule's graph too
     eliminate_dead_code(rec.graph)
     for sub_rec in session.call_recorders:
+        if module is not None:
+            # (numbered with its dead nodes: torch numbers the call's block before its
+            # cleanup passes drop them)
+            _fixup_numbers.number_method(sub_rec.graph, nested=len(sub_rec.callers) > 1)
         eliminate_dead_code(sub_rec.graph)
     if module is not None:
         if not _fixup_numbers.apply(numbers, rec.graph):
             _number_as_torch(rec.graph)
+        _fixup_numbers.name_call_getattrs(numbers, session)
         _name_selves([rec] + session.call_recorders)
     return rec.graph, session
 

@@ -20,18 +20,23 @@ def _from_source(fn):
 
 # ---------------------------------------------------------------------- cells
 
+# (each as ATen's cell computes it, RNN.cpp: the same ops in the same order, in place where
+# it writes in place, so a trace records what torch 2.13's records, `aten::linear(hx, ...)`
+# first, then `aten::add_`, `aten::unsafe_chunk`, `aten::sigmoid_` ..., and the numbers
+# round as torch's)
+
 @_from_source
 def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih: Optional[Tensor] = None,
                   b_hh: Optional[Tensor] = None):
-    """h' = tanh(x w_ih^T + b_ih + h w_hh^T + b_hh)."""
-    return _gpujit.tanh(F.linear(input, w_ih, b_ih) + F.linear(hx, w_hh, b_hh))
+    """h' = tanh(h w_hh^T + b_hh + x w_ih^T + b_ih)."""
+    return _gpujit.tanh(F.linear(hx, w_hh, b_hh).add_(F.linear(input, w_ih, b_ih)))
 
 
 @_from_source
 def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih: Optional[Tensor] = None,
                   b_hh: Optional[Tensor] = None):
-    """h' = relu(x w_ih^T + b_ih + h w_hh^T + b_hh)."""
-    return _gpujit.relu(F.linear(input, w_ih, b_ih) + F.linear(hx, w_hh, b_hh))
+    """h' = relu(h w_hh^T + b_hh + x w_ih^T + b_ih)."""
+    return _gpujit.relu(F.linear(hx, w_hh, b_hh).add_(F.linear(input, w_ih, b_ih)))
 
 
 @_from_source
@@ -40,24 +45,26 @@ def lstm_cell(input, hx: List[Tensor], w_ih, w_hh, b_ih: Optional[Tensor] = None
     """(h', c') from hx = [h, c]; gates i, f, g, o in that order."""
     if len(hx) != 2:
         raise RuntimeError("lstm_cell expects two hidden states")
-    gates = F.linear(input, w_ih, b_ih) + F.linear(hx[0], w_hh, b_hh)
-    chunks = gates.chunk(4, 1 if gates.dim() > 1 else 0)
-    c2 = _gpujit.sigmoid(chunks[1]) * hx[1] + \
-        _gpujit.sigmoid(chunks[0]) * _gpujit.tanh(chunks[2])
-    h2 = _gpujit.sigmoid(chunks[3]) * _gpujit.tanh(c2)
-    return h2, c2
+    gates = F.linear(hx[0], w_hh, b_hh).add_(F.linear(input, w_ih, b_ih))
+    chunks = gates.unsafe_chunk(4, 1 if gates.dim() > 1 else 0)
+    ingate = chunks[0].sigmoid_()
+    forgetgate = chunks[1].sigmoid_()
+    cellgate = chunks[2].tanh_()
+    outgate = chunks[3].sigmoid_()
+    cy = (forgetgate * hx[1]).add_(ingate * cellgate)
+    hy = outgate * cy.tanh()
+    return hy, cy
 
 
 @_from_source
 def gru_cell(input, hx, w_ih, w_hh, b_ih: Optional[Tensor] = None,
              b_hh: Optional[Tensor] = None):
-    """h' = (1 - z) * n + z * h; gates r, z, n in that order."""
+    """h' = (h - n) * z + n; gates r, z, n in that order."""
     gi = F.linear(input, w_ih, b_ih)
-    gh = F.linear(hx, w_hh, b_hh)
     d = 1 if gi.dim() > 1 else 0
-    i = gi.chunk(3, d)
-    h = gh.chunk(3, d)
-    r = _gpujit.sigmoid(i[0] + h[0])
-    z = _gpujit.sigmoid(i[1] + h[1])
-    n = _gpujit.tanh(i[2] + r * h[2])
-    return (1 - z) * n + z * hx
+    i = gi.unsafe_chunk(3, d)
+    h = F.linear(hx, w_hh, b_hh).unsafe_chunk(3, d)
+    reset_gate = h[0].add_(i[0]).sigmoid_()
+    input_gate = h[1].add_(i[1]).sigmoid_()
+    new_gate = i[2].add(h[2].mul_(reset_gate)).tanh_()
+    return (hx - new_gate).mul_(input_gate).add_(new_gate)

@@ -17,6 +17,7 @@ import warnings as _warnings
 from typing import Optional
 
 import gpujit as _gpujit
+from .._frames import records_comparisons as _records_comparisons
 from ..ops.parser_errors import scalar_args as _scalar_args, tensor_args as _tensor_args
 
 from ..dtypes import dtype as _dtype
@@ -312,6 +313,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 # ---------------------------------------------------------------------- normalization
 
+@_records_comparisons         # (torch's _verify_batch_size: `size_prods == 1`, traced)
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-05):
     """Batch normalization; in training, updates running_mean/running_var in place, as
@@ -329,6 +331,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                                    momentum, eps, True)
 
 
+@_records_comparisons
 def _verify_spatial_size(size):
     size_prods = 1
     for i in range(2, len(size)):

@@ -44,10 +44,14 @@ def _conv_of(v):
     return n
 
 
-def _replace_conv_parameters(graph, conv, w, b):
+def _replace_conv_parameters(graph, conv, w, b, suffix=None):
     with graph.inserting_before(conv):
         wv = graph.insert_constant(w.detach(), conv.inputs[1].type)
-        bv = graph.insert_constant(b.detach(), conv.inputs[1].type)
+        bv = graph.insert_constant(b.detach())      # (its own type: Float(4), not W's)
+    if suffix is not None:
+        # (torch's names: the parameters' own with the suffix, `%self.conv.weight_fused_bn`)
+        graph.take_name(wv, conv.inputs[1].debug_name + suffix)
+        graph.take_name(bv, conv.inputs[2].debug_name + suffix)
     conv.replace_input(1, wv)
     conv.replace_input(2, bv)
 
@@ -89,7 +93,8 @@ def fold_frozen_conv_bn(graph) -> bool:
         new_b = (_bias_of(conv, w) - mean) * s
         if beta is not None:
             new_b = new_b + beta
-        _replace_conv_parameters(graph, conv, w * s.reshape(_channel_shape(w)), new_b)
+        _replace_conv_parameters(graph, conv, w * s.reshape(_channel_shape(w)), new_b,
+                                 "_fused_bn")
         n.output.replace_all_uses_with(conv.output)
         n.destroy()
         changed = True

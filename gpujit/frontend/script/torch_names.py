@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import math
+import os
 
 from ...ir.graph import displaced_name
 
@@ -421,6 +422,7 @@ class _Replay:
                 return          # (emitStatements: the rest is unreachable, not emitted)
 
     def stmt(self, s):
+        self.last_stmt = s      # (where a give-up is, GPUJIT_DUMP=names)
         if isinstance(s, ast.Return):
             v = self.expr(s.value) if s.value is not None else self.constant(None,
                                                                               "NoneType")
@@ -2599,11 +2601,24 @@ def _const_matches(sv_value, gnode):
     return gv == value
 
 
-def _pair(sb, gb, vmap, pairs):
+def _pair(sb, gb, vmap, pairs, why=None):
     """Match the shadow block sb with gpujit's block gb: the same nodes in the same order
-    (kinds, constants' values, inputs through vmap)."""
+    (kinds, constants' values, inputs through vmap). why: gets the first difference."""
+    def differ(sn, gn, what):
+        if why is not None:
+            # (the first node pair the difference shows at; gpujit's with its line)
+            why.append(f"{what}: torch's {sn.kind} against gpujit's {gn}".rstrip())
+        return False
     if len(sb.params) != len(gb.inputs) or len(sb.nodes) != len(gb.nodes) or \
             len(sb.outputs) != len(gb.outputs):
+        k = next((i for i, (a, b) in enumerate(zip(sb.nodes, gb.nodes))
+                  if a.kind != b.kind), None)
+        if k is not None:
+            return differ(sb.nodes[k], gb.nodes[k], "a node of another kind")
+        if why is not None:
+            why.append(f"{len(sb.nodes)} nodes in torch's block, {len(gb.nodes)} in "
+                       f"gpujit's (params {len(sb.params)}/{len(gb.inputs)}, outputs "
+                       f"{len(sb.outputs)}/{len(gb.outputs)})")
         return False
     for s, g in zip(sb.params, gb.inputs):
         vmap[id(s)] = g
@@ -2611,19 +2626,23 @@ def _pair(sb, gb, vmap, pairs):
     for sn, gn in zip(sb.nodes, gb.nodes):
         if sn.kind != gn.kind or len(sn.outputs) != len(gn.outputs) or \
                 len(sn.inputs) != len(gn.inputs) or len(sn.blocks) != len(gn.blocks):
-            return False
+            return differ(sn, gn, "a node of another shape")
         if sn.kind == "prim::Constant":
             if not _const_matches(sn.value, gn):
-                return False
+                return differ(sn, gn, f"another constant ({sn.value[0]!r})")
         if any(vmap.get(id(a)) is not b for a, b in zip(sn.inputs, gn.inputs)):
-            return False
+            return differ(sn, gn, "other inputs")
         for s, g in zip(sn.outputs, gn.outputs):
             vmap[id(s)] = g
             pairs.append((s, g))
         for a, b in zip(sn.blocks, gn.blocks):
-            if not _pair(a, b, vmap, pairs):
+            if not _pair(a, b, vmap, pairs, why):
                 return False
-    return all(vmap.get(id(a)) is b for a, b in zip(sb.outputs, gb.outputs))
+    if all(vmap.get(id(a)) is b for a, b in zip(sb.outputs, gb.outputs)):
+        return True
+    if why is not None:
+        why.append("the block returns other values")
+    return False
 
 
 def _none_attr(module, name) -> bool:
@@ -2642,10 +2661,11 @@ def name_like_torch(graph, src, fn, at, method=False, module=None) -> bool:
     ScriptModule."""
     try:
         r = _Replay(graph, src, fn, at, method, module)
-    except Exception:       # (noqa: BLE001; as below)
+    except Exception as e:       # (noqa: BLE001; as below)
+        _gave_up(fn, _why(e))
         return False
     try:
-        return _name_like(graph, r)
+        return _name_like(graph, r, fn)
     finally:
         # the replay's shadow graph is cyclic (values <-> their uses): without this, it
         # kept the scripted function until a full collection (and with it gpujit.script's
@@ -2654,11 +2674,36 @@ def name_like_torch(graph, src, fn, at, method=False, module=None) -> bool:
         r.__dict__.clear()
 
 
-def _name_like(graph, r) -> bool:
+def _gave_up(fn, why):
+    from ..._dump import dumping, names_gave_up
+    if dumping("names"):
+        code = getattr(fn, "__code__", None)
+        where = getattr(fn, "__qualname__", repr(fn)) + (
+            f" ({os.path.basename(code.co_filename)}:{code.co_firstlineno})" if code else "")
+        names_gave_up("scripted names", where, why)
+
+
+def _why(e, r=None):
+    """An exception of the replay in words: _Abort's names the construct (and the
+    statement's line it met it in); another names the replay's own line that raised it."""
+    if isinstance(e, _Abort):
+        s = getattr(r, "last_stmt", None)
+        try:
+            return f"{e} (the statement at line {r.pos(s)[0]})" if s is not None else str(e)
+        except Exception:       # (noqa: BLE001; a debug message)
+            return str(e)
+    tb = e.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{type(e).__name__}: {e} (torch_names.py:{tb.tb_lineno})"
+
+
+def _name_like(graph, r, fn=None) -> bool:
     try:
         top = r.run()
-    except Exception:       # (_Abort, or a shape the replay did not foresee: the names
-        return False        # are cosmetic, the compile never fails for them)
+    except Exception as e:  # (_Abort, or a shape the replay did not foresee: the names
+        _gave_up(fn, _why(e, r))    # are cosmetic, the compile never fails for them)
+        return False
     # gpujit's leading top-level constants in the shadow's order
     gnodes = list(graph.block.nodes)
     k = 0
@@ -2666,17 +2711,21 @@ def _name_like(graph, r) -> bool:
         k += 1
     sconsts = [n for n in top.nodes if n.kind == "prim::Constant"]
     if len(sconsts) != k or any(n.kind == "prim::Constant" for n in top.nodes[k:]):
+        _gave_up(fn, f"{len(sconsts)} top-level constants in torch's graph, {k} in gpujit's")
         return False
     order, pool = [], gnodes[:k]
     for sn in sconsts:
         m = next((g for g in pool if _const_matches(sn.value, g) and
                   str(g.outputs[0].type) == _shown(sn.value[1], g)), None)
         if m is None:
+            _gave_up(fn, f"torch's constant {sn.value[0]!r} is not gpujit's")
             return False
         pool.remove(m)
         order.append(m)
     vmap, pairs = {}, []
-    if not _pair_with_order(top, graph, order, gnodes[k:], vmap, pairs):
+    why = []
+    if not _pair_with_order(top, graph, order, gnodes[k:], vmap, pairs, why):
+        _gave_up(fn, why[0] if why else "the graphs differ")
         return False
     # gpujit's constants in torch's order, then torch's names
     if k < len(gnodes):
@@ -2694,7 +2743,7 @@ def _shown(ty, g):
     return str(g.outputs[0].type)
 
 
-def _pair_with_order(top, graph, order, rest, vmap, pairs):
+def _pair_with_order(top, graph, order, rest, vmap, pairs, why=None):
     vmap.clear()
     pairs.clear()
 
@@ -2704,7 +2753,7 @@ def _pair_with_order(top, graph, order, rest, vmap, pairs):
     gb.inputs = graph.block.inputs
     gb.nodes = order + rest
     gb.outputs = graph.block.outputs
-    return _pair(top, gb, vmap, pairs)
+    return _pair(top, gb, vmap, pairs, why)
 
 
 def _rename_all(graph, pairs, r):

@@ -7,6 +7,7 @@ import warnings
 
 import gpujit
 
+from ..._frames import records_comparisons as _records_comparisons
 from .. import functional as F, init
 from ..module import Module
 from ..parameter import Parameter
@@ -173,6 +174,7 @@ class _InstanceNorm(_NormBase):
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
                                       missing_keys, unexpected_keys, error_msgs)
 
+    @_records_comparisons   # (its `!= self.num_features` of a traced size: torch's aten::ne)
     def forward(self, input):
         self._check_input_dim(input)
         feature_dim = input.dim() - self._get_no_batch_dim()

@@ -10,7 +10,7 @@ from typing import Optional, Tuple
 
 import gpujit
 from ...tensor import Tensor
-from .. import functional as F, init
+from .. import _torch_rnn as _cells, init
 from ..module import Module
 from ..parameter import Parameter
 
@@ -42,6 +42,11 @@ class RNNCellBase(Module):
     def _check_cell(self, input: Tensor, hx: Tensor, input_size: int, hidden_size: int,
                     label: int):
         """ATen's check_rnn_cell_forward_input / _hidden (input and hx 2-D by then)."""
+        if not gpujit.jit.is_scripting():
+            # (ATen's checks read the sizes in C++: a trace records none of them)
+            _check_cell_sizes(input._data.shape, hx._data.shape, input_size, hidden_size,
+                              label)
+            return
         if input.size(1) != input_size:
             raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)} "
                                f"expected {input_size}")
@@ -92,12 +97,13 @@ class RNNCell(RNNCellBase):
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
         input, h, is_batched = self._single_state("RNNCell", input, hx, self.input_size,
                                              self.hidden_size)
-        pre = F.linear(input, self.weight_ih, self.bias_ih) + \
-            F.linear(h, self.weight_hh, self.bias_hh)
+        # (ATen's cells, as torch's module calls them: a trace records their ops)
         if self.nonlinearity == "tanh":
-            out = gpujit.tanh(pre)
+            out = _cells.rnn_tanh_cell(input, h, self.weight_ih, self.weight_hh,
+                                       self.bias_ih, self.bias_hh)
         else:
-            out = gpujit.relu(pre)
+            out = _cells.rnn_relu_cell(input, h, self.weight_ih, self.weight_hh,
+                                       self.bias_ih, self.bias_hh)
         return out if is_batched else out.squeeze(0)
 
 
@@ -111,14 +117,8 @@ class GRUCell(RNNCellBase):
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
         input, h, is_batched = self._single_state("GRUCell", input, hx, self.input_size,
                                              self.hidden_size)
-        gi = F.linear(input, self.weight_ih, self.bias_ih)
-        gh = F.linear(h, self.weight_hh, self.bias_hh)
-        i_r, i_z, i_n = gi.chunk(3, -1)
-        h_r, h_z, h_n = gh.chunk(3, -1)
-        r = gpujit.sigmoid(i_r + h_r)
-        z = gpujit.sigmoid(i_z + h_z)
-        n = gpujit.tanh(i_n + r * h_n)
-        out = (1 - z) * n + z * h
+        out = _cells.gru_cell(input, h, self.weight_ih, self.weight_hh, self.bias_ih,
+                              self.bias_hh)
         return out if is_batched else out.squeeze(0)
 
 
@@ -136,7 +136,12 @@ class LSTMCell(RNNCellBase):
                              f"instead")
         if hx is not None:
             if not gpujit.jit.is_scripting():
-                _lstm_cell_hx_dims(hx)      # (every element, as PyTorch's enumerate)
+                # (torch's loop, each element: `'int' object is not iterable`; its
+                # `value`, hx[1], names that value in a trace)
+                for idx, value in enumerate(hx):
+                    if value.dim() != 1 and value.dim() != 2:
+                        raise ValueError(f"LSTMCell: Expected hx[{idx}] to be 1D or 2D, "
+                                         f"got {value.dim()}D instead")
             else:
                 for idx in range(2):
                     if hx[idx].dim() != 1 and hx[idx].dim() != 2:
@@ -145,35 +150,36 @@ class LSTMCell(RNNCellBase):
         is_batched = input.dim() == 2
         if not is_batched:
             input = input.unsqueeze(0)
+        # (hx kept a tuple, as torch's forward keeps it: no local names its elements)
         if hx is None:
             zeros = gpujit.zeros(input.size(0), self.hidden_size, dtype=input.dtype,
                                  device=input.device)
-            h, c = zeros, zeros
+            hx2 = (zeros, zeros)
         else:
             if not gpujit.jit.is_scripting():
                 if is_batched:
                     _lstm_cell_hx_count(hx)
-            h, c = hx[0], hx[1]
-            if not is_batched:
-                h, c = h.unsqueeze(0), c.unsqueeze(0)
-        self._check_cell(input, h, self.input_size, self.hidden_size, 0)
-        self._check_cell(input, c, self.input_size, self.hidden_size, 1)
-        gates = F.linear(input, self.weight_ih, self.bias_ih) + \
-            F.linear(h, self.weight_hh, self.bias_hh)
-        i, f, g, o = gates.chunk(4, -1)
-        c2 = gpujit.sigmoid(f) * c + gpujit.sigmoid(i) * gpujit.tanh(g)
-        h2 = gpujit.sigmoid(o) * gpujit.tanh(c2)
+            hx2 = (hx[0], hx[1]) if is_batched else (hx[0].unsqueeze(0), hx[1].unsqueeze(0))
+        self._check_cell(input, hx2[0], self.input_size, self.hidden_size, 0)
+        self._check_cell(input, hx2[1], self.input_size, self.hidden_size, 1)
+        h2, c2 = _cells.lstm_cell(input, [hx2[0], hx2[1]], self.weight_ih, self.weight_hh,
+                                  self.bias_ih, self.bias_hh)
         if not is_batched:
             return h2.squeeze(0), c2.squeeze(0)
         return h2, c2
 
 
-def _lstm_cell_hx_dims(hx):
-    """LSTMCell's eager check of each element of hx (`'int' object is not iterable`)."""
-    for idx, value in enumerate(hx):
-        if value.dim() != 1 and value.dim() != 2:
-            raise ValueError(f"LSTMCell: Expected hx[{idx}] to be 1D or 2D, got "
-                             f"{value.dim()}D instead")
+def _check_cell_sizes(isz, hsz, input_size, hidden_size, label):
+    """RNNCellBase._check_cell's checks of plain sizes (eager and traced calls)."""
+    if isz[1] != input_size:
+        raise RuntimeError(f"input has inconsistent input_size: got {isz[1]} expected "
+                           f"{input_size}")
+    if isz[0] != hsz[0]:
+        raise RuntimeError(f"Input batch size {isz[0]} doesn't match hidden{label} batch "
+                           f"size {hsz[0]}")
+    if hsz[1] != hidden_size:
+        raise RuntimeError(f"hidden{label} has inconsistent hidden_size: got {hsz[1]}, "
+                           f"expected {hidden_size}")
 
 
 def _lstm_cell_hx_count(hx):
