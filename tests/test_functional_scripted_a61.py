@@ -1,0 +1,108 @@
+"""Scripted torch.nn.functional, helper a61 (session 61): what torch 2.13 does, written down.
+
+- F.batch_norm compiles to torch's body (a prim::CallFunction of `batch_norm`): in
+  training its `_verify_batch_size` raises torch's ValueError for one value per channel,
+  in a scripted function and in a scripted nn.BatchNorm1d; the DifferentiableGraph region
+  of a training batch_norm still takes the op before it (torch moves a region across an
+  If that only raises: its check runs after the region);
+- a None parameter / buffer of a scripted module is read with prim::GetAttr (NoneType),
+  as torch's `bias = self.bias` in Linear(bias=False)'s code.
+"""
+import numpy as np
+import pytest
+
+import gpujit as torch
+from gpujit import nn
+
+F = torch.nn.functional
+
+
+def _bn_train(x, rm: torch.Tensor, rv: torch.Tensor):
+    return F.batch_norm(x, rm, rv, training=True)
+
+
+def test_scripted_batch_norm_is_torch_call_function():
+    s = torch.jit.script(_bn_train)
+    kinds = [n.kind for n in s.graph.nodes]
+    assert "prim::CallFunction" in kinds and "aten::batch_norm" not in kinds
+    assert "__torch__.torch.nn.functional.batch_norm" in s.code
+    assert "aten::batch_norm" in str(s.inlined_graph)
+
+
+def test_scripted_batch_norm_one_value_per_channel_raises_torch_value_error():
+    s = torch.jit.script(_bn_train)
+    with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when "
+                                         r"training, got input size \[1, 3\]"):
+        s(torch.ones(1, 3), torch.zeros(3), torch.ones(3))
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    out = s(torch.tensor(x), torch.zeros(3), torch.ones(3)).numpy()
+    want = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
+
+
+def test_scripted_batch_norm_module_train_raises_eval_runs():
+    m = torch.jit.script(nn.BatchNorm1d(3))
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        m(torch.ones(1, 3))
+    assert "__torch__.torch.nn.functional.batch_norm" in m.code
+    m.eval()
+    out = m(torch.ones(1, 3)).detach().numpy()
+    np.testing.assert_allclose(out, np.full((1, 3), 1 / np.sqrt(1 + 1e-5)), rtol=1e-6)
+
+
+def test_scripted_instance_norm_one_spatial_element_raises():
+    m = torch.jit.script(nn.InstanceNorm1d(3))
+    with pytest.raises(ValueError, match=r"Expected more than 1 spatial element when "
+                                         r"training, got input size \[2, 3, 1\]"):
+        m(torch.ones(2, 3, 1))
+
+
+def _short(fn):
+    nm = fn.name().split("::")[-1].replace("DifferentiableGraphBackward", "DGB").replace(
+        "AccumulateGrad", "A")
+    subs = [_short(f) for f, _ in fn.next_functions if f is not None]
+    return nm + ("(" + ", ".join(subs) + ")" if subs else "")
+
+
+def _raise_between(x, w):
+    y = x * 2
+    if y.size(0) == 1:
+        raise ValueError("one row")
+    return torch.tanh(y @ w)
+
+
+def test_region_moves_across_an_if_that_only_raises():
+    # torch 2.13: DGB(A, A) from the 2nd call (mul, mm, tanh in one region; the check
+    # after it); before, gpujit's region stopped at the If: DGB(A, MulBackward1(A))
+    s = torch.jit.script(_raise_between)
+    w = np.arange(9, dtype=np.float32).reshape(3, 3) / 9
+    for _ in range(3):
+        x = torch.ones(2, 3, requires_grad=True)
+        wt = torch.tensor(w, requires_grad=True)
+        out = s(x, wt)
+    assert _short(out.grad_fn) == "DGB(A, A)"
+    out.sum().backward()
+    t = np.tanh(2 * np.ones((2, 3), np.float32) @ w)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (1 - t * t) @ w.T, rtol=1e-5)
+    with pytest.raises(ValueError, match="one row"):
+        s(torch.ones(1, 3, requires_grad=True), wt)
+
+
+def test_training_batch_norm_region_takes_the_op_before_it():
+    def f(x, w, b, rm, rv):
+        return torch.tanh(F.batch_norm(x * 2, rm, rv, w, b, True)) * 2
+    s = torch.jit.script(f)
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((4, 3)).astype(np.float32)
+    rm, rv = torch.zeros(3), torch.ones(3)
+    erm, erv = torch.zeros(3), torch.ones(3)
+    for _ in range(3):
+        args = [torch.tensor(xs, requires_grad=True), torch.ones(3, requires_grad=True),
+                torch.zeros(3, requires_grad=True)]
+        out = s(*args, rm, rv)
+        want = torch.tanh(F.batch_norm(torch.tensor(xs) * 2, erm, erv, torch.ones(3),
+                                       torch.zeros(3), True)) * 2
+    assert _short(out.grad_fn) == "DGB(A, A, A)"
+    np.testing.assert_allclose(out.detach().numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rm.numpy(), erm.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(rv.numpy(), erv.numpy(), rtol=1e-6)
