@@ -6,8 +6,15 @@
   of a training batch_norm still takes the op before it (torch moves a region across an
   If that only raises: its check runs after the region);
 - a None parameter / buffer of a scripted module is read with prim::GetAttr (NoneType),
-  as torch's `bias = self.bias` in Linear(bias=False)'s code.
+  as torch's `bias = self.bias` in Linear(bias=False)'s code;
+- scripted nn modules' graphs number their values as torch's: torch 2.13's forward
+  methods have a docstring (a str constant the frontend makes and drops: one number), a
+  module constant (`self.beta`) is inserted where it is read, not pooled first as a
+  literal; the naming replay covers `x.long()` / `.float()` (aten::to's dtype constant).
 """
+import io
+import re
+
 import numpy as np
 import pytest
 
@@ -106,3 +113,86 @@ def test_training_batch_norm_region_takes_the_op_before_it():
     np.testing.assert_allclose(out.detach().numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(rm.numpy(), erm.numpy(), rtol=1e-6)
     np.testing.assert_allclose(rv.numpy(), erv.numpy(), rtol=1e-6)
+
+
+def _text(g):
+    """A graph's text without its source comments."""
+    return "\n".join(re.sub(r"\s*# \S+:\d+:\d+$", "", ln) for ln in str(g).splitlines())
+
+
+def test_none_parameter_is_a_none_attribute():
+    lin = nn.Linear(3, 2, bias=False)
+    m = torch.jit.script(lin)
+    assert "  bias = self.bias\n  return torch.linear(input, weight, bias)" in m.code
+    assert '%bias : NoneType = prim::GetAttr[name="bias"](%self)' in _text(m.graph)
+    x = torch.tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    want = x.numpy() @ lin.weight.detach().numpy().T
+    np.testing.assert_allclose(m(x).detach().numpy(), want, rtol=1e-6)
+    buf = io.BytesIO()
+    torch.jit.save(m, buf)
+    buf.seek(0)
+    np.testing.assert_allclose(torch.jit.load(buf)(x).detach().numpy(), want, rtol=1e-6)
+    f = torch.jit.freeze(m.eval())
+    np.testing.assert_allclose(f(x).detach().numpy(), want, rtol=1e-6)
+
+
+def test_cross_entropy_loss_reads_its_none_weight_as_torch():
+    m = torch.jit.script(nn.CrossEntropyLoss())
+    assert m.code.strip() == """def forward(self,
+    input: Tensor,
+    target: Tensor) -> Tensor:
+  _0 = __torch__.torch.nn.functional.cross_entropy
+  weight = self.weight
+  _1 = _0(input, target, weight, None, -100, None, "mean", 0., )
+  return _1"""
+    assert _text(m.graph).endswith("""
+  %12 : Function = prim::Constant[name="cross_entropy"]()
+  %10 : NoneType = prim::Constant()
+  %9 : float = prim::Constant[value=0.]()
+  %8 : str = prim::Constant[value="mean"]()
+  %7 : int = prim::Constant[value=-100]()
+  %weight : NoneType = prim::GetAttr[name="weight"](%self)
+  %13 : Tensor = prim::CallFunction(%12, %input.1, %target.1, %weight, %10, %7, %10, %8, %9)
+  return (%13)""")
+    x = np.array([[1.0, 2.0, 0.5]], np.float32)
+    got = float(m(torch.tensor(x), torch.tensor([1])))
+    want = -(x[0, 1] - np.log(np.exp(x[0]).sum()))
+    assert abs(got - want) < 1e-5
+
+
+def test_module_graphs_number_values_as_torch():
+    g = _text(torch.jit.script(nn.L1Loss()).graph)
+    assert g.endswith("""
+  %10 : Function = prim::Constant[name="l1_loss"]()
+  %7 : NoneType = prim::Constant()
+  %6 : str = prim::Constant[value="mean"]()
+  %11 : Tensor = prim::CallFunction(%10, %input.1, %target.1, %7, %7, %6, %7)
+  return (%11)"""), g
+    g = _text(torch.jit.script(nn.ReLU6()).graph)
+    assert """
+  %7 : Function = prim::Constant[name="hardtanh"]()
+  %6 : bool = prim::Constant[value=0]()
+  %5 : float = prim::Constant[value=6.]()
+  %4 : float = prim::Constant[value=0.]()
+  %8 : Tensor = prim::CallFunction(%7, %input.1, %4, %5, %6)""" in g, g
+    g = _text(torch.jit.script(nn.Softplus()).graph)
+    assert g.endswith("""
+  %5 : float = prim::Constant[value=20.]()
+  %4 : float = prim::Constant[value=1.]()
+  %6 : Tensor = aten::softplus(%input.1, %4, %5)
+  return (%6)"""), g
+
+
+def _to_float(x, y):
+    return x.float()
+
+
+def test_dtype_method_keeps_torch_names():
+    g = _text(torch.jit.script(_to_float).graph)
+    assert g == """graph(%x.1 : Tensor,
+      %y : Tensor):
+  %6 : NoneType = prim::Constant()
+  %4 : bool = prim::Constant[value=0]()
+  %3 : int = prim::Constant[value=6]()
+  %7 : Tensor = aten::to(%x.1, %3, %4, %4, %6)
+  return (%7)""", g

@@ -1071,9 +1071,12 @@ class _Replay:
         if len(consts) == 1 and (consts[0] is None or
                                  type(consts[0]) in (bool, int, float, str)):
             # a module constant (__constants__: MaxPool2d's kernel_size): torch's
-            # insertConstant of its value at the attribute's range
-            return self.ranged(e, lambda: self.literal(consts[0]))
-        raise _Abort("attribute")
+            # insertConstant of its value at the attribute's range, where it is read (no
+            # materialized literal: those go first in the graph, one per value)
+            c = consts[0]
+            ty = "NoneType" if c is None else type(c).__name__
+            return self.ranged(e, lambda: self.constant(c, ty))
+        raise _Abort(f"attribute {attr}")
 
     def is_self(self, e):
         return self.self_name is not None and isinstance(e, ast.Name) and \
@@ -1468,7 +1471,7 @@ class _Replay:
         if obj is not None:
             return obj
         if not isinstance(f, ast.Attribute):
-            raise _Abort("call of a name")
+            raise _Abort(f"call of a name {getattr(f, 'id', f)}")
         if self.is_self(f.value):
             # self.sub(x): the submodule's GetAttr, then its CallMethod; self.m(x): a
             # CallMethod on self
@@ -1706,6 +1709,13 @@ class _Replay:
             elif p is not None and p.kind == "prim::Constant" and a is not None and \
                     a.has_default:
                 inputs.append(self.unranged(p.attrs.get("value"), str(gv.type)))
+            elif p is not None and p.kind == "prim::Constant" and \
+                    "name" not in p.attrs and p.source_range is not None and \
+                    (p.source_range.line, p.source_range.col) == self.pos(e):
+                # the method's own argument, at the call's range (`x.long()`: aten::to's
+                # dtype, inserted before the schema's defaults)
+                inputs.append(self.ranged(e, lambda: self.constant(p.attrs.get("value"),
+                                                                   str(gv.type))))
             else:
                 raise _Abort("argument")
         if ops or kws:

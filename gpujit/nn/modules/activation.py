@@ -32,6 +32,7 @@ class Threshold(Module):
         self.inplace = inplace
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.threshold(input, self.threshold, self.value, self.inplace)
 
     def extra_repr(self):
@@ -46,6 +47,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.relu(input, inplace=self.inplace)
 
     def extra_repr(self):
@@ -76,6 +78,7 @@ class Hardtanh(Module):
                                  f"({self.min_val})")
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self):
@@ -100,6 +103,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self):
@@ -116,6 +120,7 @@ class RReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
 
     def extra_repr(self):
@@ -131,6 +136,7 @@ class ELU(Module):
         self.inplace = inplace
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self):
@@ -146,6 +152,7 @@ class CELU(Module):
         self.inplace = inplace
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.celu(input, self.alpha, self.inplace)
 
     def extra_repr(self):
@@ -160,6 +167,7 @@ class SELU(Module):
         self.inplace = inplace
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.selu(input, self.inplace)
 
     def extra_repr(self):
@@ -175,6 +183,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.gelu(input, approximate=self.approximate)
 
     def extra_repr(self):
@@ -189,6 +198,7 @@ class SiLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.silu(input, inplace=self.inplace)
 
     def extra_repr(self):
@@ -203,6 +213,7 @@ class Mish(Module):
         self.inplace = inplace
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.mish(input, inplace=self.inplace)
 
     def extra_repr(self):
@@ -219,6 +230,7 @@ class Softplus(Module):
         self.threshold = threshold
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self):
@@ -233,6 +245,7 @@ class Hardsigmoid(Module):
         self.inplace = inplace
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.hardsigmoid(input, self.inplace)
 
 
@@ -244,16 +257,19 @@ class Hardswish(Module):
         self.inplace = inplace
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.hardswish(input, self.inplace)
 
 
 class Sigmoid(Module):
     def forward(self, input):
+        """Runs the forward pass."""
         return gpujit.sigmoid(input)
 
 
 class Tanh(Module):
     def forward(self, input):
+        """Runs the forward pass."""
         return gpujit.tanh(input)
 
 
@@ -274,6 +290,7 @@ class Softmax(Module):
             self.dim = None
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.softmax(input, self.dim, _stacklevel=_MODULE_STACKLEVEL)
 
     def extra_repr(self):
@@ -293,6 +310,7 @@ class Softmin(Module):
             self.dim = None
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.softmin(input, self.dim, _stacklevel=_MODULE_STACKLEVEL)
 
     def extra_repr(self):
@@ -312,6 +330,7 @@ class LogSoftmax(Module):
             self.dim = None
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.log_softmax(input, self.dim, _stacklevel=_MODULE_STACKLEVEL)
 
     def extra_repr(self):
@@ -327,6 +346,7 @@ class Hardshrink(Module):
         self.lambd = lambd
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.hardshrink(input, self.lambd)
 
     def extra_repr(self):
@@ -342,6 +362,7 @@ class Softshrink(Module):
         self.lambd = lambd
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.softshrink(input, self.lambd)
 
     def extra_repr(self):
@@ -352,6 +373,7 @@ class Tanhshrink(Module):
     """x - tanh(x)."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.tanhshrink(input)
 
 
@@ -359,6 +381,7 @@ class Softsign(Module):
     """x / (1 + |x|)."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.softsign(input)
 
 
@@ -366,6 +389,7 @@ class LogSigmoid(Module):
     """log(sigmoid(x))."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.logsigmoid(input)
 
 
@@ -378,6 +402,7 @@ class GLU(Module):
         self.dim = dim
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.glu(input, self.dim)
 
     def extra_repr(self):
@@ -401,6 +426,7 @@ class PReLU(Module):
         _init.constant_(self.weight, self.init)
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.prelu(input, self.weight)
 
     def extra_repr(self):
@@ -492,6 +518,7 @@ class MultiheadAttention(Module):
                 key_padding_mask: Optional[gpujit.Tensor] = None, need_weights: bool = True,
                 attn_mask: Optional[gpujit.Tensor] = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> Tuple[gpujit.Tensor, Optional[gpujit.Tensor]]:
+        """Runs the forward pass."""
         if query.is_nested or key.is_nested or value.is_nested:
             return self._nested_forward(query, key, value, key_padding_mask, need_weights,
                                         attn_mask, average_attn_weights)

@@ -131,6 +131,7 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def forward(self, input):
+        """Runs the forward pass."""
         for module in self:
             input = module(input)
         return input

@@ -264,6 +264,7 @@ class ConvTranspose2d(_ConvTransposeNd):
                          groups, bias, padding_mode, device=device, dtype=dtype)
 
     def forward(self, input: Tensor, output_size: Optional[List[int]] = None) -> Tensor:
+        """Runs the forward pass."""
         if self.padding_mode != "zeros":
             raise ValueError("Only `zeros` padding mode is supported for ConvTranspose2d")
         output_padding = self._output_padding(input, output_size, list(self.stride),

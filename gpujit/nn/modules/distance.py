@@ -18,6 +18,7 @@ class PairwiseDistance(Module):
         self.keepdim = keepdim
 
     def forward(self, x1, x2):
+        """Runs the forward pass."""
         return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
 
 
@@ -31,4 +32,5 @@ class CosineSimilarity(Module):
         self.eps = eps
 
     def forward(self, x1, x2):
+        """Runs the forward pass."""
         return F.cosine_similarity(x1, x2, self.dim, self.eps)

@@ -27,6 +27,7 @@ class Dropout(_DropoutNd):
     the identity in eval mode."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.dropout(input, self.p, self.training, self.inplace)
 
 
@@ -35,6 +36,7 @@ class Dropout1d(_DropoutNd):
     training, scaling the rest by 1/(1-p)."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.dropout1d(input, self.p, self.training, self.inplace)
 
 
@@ -42,6 +44,7 @@ class Dropout2d(_DropoutNd):
     """Zeroes whole channels of a (N, C, H, W) or (N, C, L) input (see F.dropout2d)."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
@@ -49,6 +52,7 @@ class Dropout3d(_DropoutNd):
     """Zeroes whole channels of a (N, C, D, H, W) or (C, D, H, W) input."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.dropout3d(input, self.p, self.training, self.inplace)
 
 
@@ -56,6 +60,7 @@ class AlphaDropout(_DropoutNd):
     """Dropout keeping a SELU network's zero mean and unit variance."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.alpha_dropout(input, self.p, self.training)
 
 
@@ -63,4 +68,5 @@ class FeatureAlphaDropout(_DropoutNd):
     """AlphaDropout of whole channels."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.feature_alpha_dropout(input, self.p, self.training)

@@ -18,6 +18,7 @@ class Flatten(Module):
         self.end_dim = end_dim
 
     def forward(self, input):
+        """Runs the forward pass."""
         return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):
@@ -48,6 +49,7 @@ class Unflatten(Module):
                         f"{type(input).__name__}")
 
     def forward(self, input):
+        """Runs the forward pass."""
         nd = input.dim()
         dim = self.dim + nd if self.dim < 0 else self.dim
         if not 0 <= dim < max(nd, 1):

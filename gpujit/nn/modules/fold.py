@@ -20,6 +20,7 @@ class Fold(Module):
         self.stride = stride
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
                       self.stride)
 
@@ -40,6 +41,7 @@ class Unfold(Module):
         self.stride = stride
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self):

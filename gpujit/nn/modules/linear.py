@@ -19,6 +19,7 @@ class Identity(Module):
         super().__init__()
 
     def forward(self, input):
+        """Runs the forward pass."""
         return input
 
 
@@ -47,6 +48,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):
@@ -80,6 +82,7 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1, input2):
+        """Runs the forward pass."""
         return F.bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self):

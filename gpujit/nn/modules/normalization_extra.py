@@ -41,6 +41,7 @@ class RMSNorm(Module):
             init.ones_(self.weight)
 
     def forward(self, x):
+        """Runs the forward pass."""
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self):
@@ -58,6 +59,7 @@ class LocalResponseNorm(Module):
         self.k = k
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self):
@@ -69,6 +71,7 @@ class Softmax2d(Module):
     input."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         if input.dim() not in (3, 4):
             raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D "
                              f"instead")
@@ -110,6 +113,7 @@ class CrossMapLRN2d(Module):
         self.k = k
 
     def forward(self, input):
+        """Runs the forward pass."""
         return _cross_map_lrn2d(input, self.size, float(self.alpha), float(self.beta),
                                 float(self.k))
 
@@ -137,6 +141,7 @@ class SyncBatchNorm(_BatchNorm):
             raise ValueError("SyncBatchNorm number of input channels should be non-zero")
 
     def forward(self, input):
+        """Runs the forward pass."""
         self._check_input_dim(input)
         self._check_non_zero_input_channels(input)
         return super().forward(input)

@@ -40,6 +40,7 @@ class MaxPool1d(_MaxPoolNd):
     """1-D max pooling; `stride` defaults to `kernel_size`."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
@@ -48,6 +49,7 @@ class MaxPool2d(_MaxPoolNd):
     """2-D max pooling; `stride` defaults to `kernel_size`."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
@@ -56,6 +58,7 @@ class MaxPool3d(_MaxPoolNd):
     """3-D max pooling; `stride` defaults to `kernel_size`."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
@@ -91,6 +94,7 @@ class AvgPool1d(_AvgPoolNd):
         del self.divisor_override
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
 
@@ -99,6 +103,7 @@ class AvgPool2d(_AvgPoolNd):
     """2-D average pooling; `stride` defaults to `kernel_size`."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
@@ -107,6 +112,7 @@ class AvgPool3d(_AvgPoolNd):
     """3-D average pooling; `stride` defaults to `kernel_size`."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
@@ -126,6 +132,7 @@ class AdaptiveAvgPool1d(_AdaptivePoolNd):
     """1-D average pooling to a fixed output size."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.adaptive_avg_pool1d(input, self.output_size)
 
 
@@ -133,6 +140,7 @@ class AdaptiveAvgPool2d(_AdaptivePoolNd):
     """2-D average pooling to a fixed output size (None keeps that input size)."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.adaptive_avg_pool2d(input, self.output_size)
 
 
@@ -140,6 +148,7 @@ class AdaptiveAvgPool3d(_AdaptivePoolNd):
     """3-D average pooling to a fixed output size (None keeps that input size)."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.adaptive_avg_pool3d(input, self.output_size)
 
 
@@ -159,6 +168,7 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     """1-D max pooling to a fixed output size (indices too with return_indices)."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
 
@@ -166,6 +176,7 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """2-D max pooling to a fixed output size (None keeps that input size)."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
@@ -173,6 +184,7 @@ class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
     """3-D max pooling to a fixed output size (None keeps that input size)."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
 
 
@@ -195,6 +207,7 @@ class LPPool1d(_LPPoolNd):
     """1-D power-average pooling: (sum of x^p over each window)^(1/p)."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.lp_pool1d(input, float(self.norm_type), self.kernel_size, self.stride,
                            self.ceil_mode)
 
@@ -203,6 +216,7 @@ class LPPool2d(_LPPoolNd):
     """2-D power-average pooling."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.lp_pool2d(input, float(self.norm_type), self.kernel_size, self.stride,
                            self.ceil_mode)
 
@@ -211,6 +225,7 @@ class LPPool3d(_LPPoolNd):
     """3-D power-average pooling."""
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.lp_pool3d(input, float(self.norm_type), self.kernel_size, self.stride,
                            self.ceil_mode)
 
@@ -234,6 +249,7 @@ class MaxUnpool1d(_MaxUnpoolNd):
 
     def forward(self, input: Tensor, indices: Tensor,
                 output_size: Optional[List[int]] = None) -> Tensor:
+        """Runs the forward pass."""
         return F.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding,
                               output_size)
 
@@ -246,6 +262,7 @@ class MaxUnpool2d(_MaxUnpoolNd):
 
     def forward(self, input: Tensor, indices: Tensor,
                 output_size: Optional[List[int]] = None) -> Tensor:
+        """Runs the forward pass."""
         return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
                               output_size)
 
@@ -258,6 +275,7 @@ class MaxUnpool3d(_MaxUnpoolNd):
 
     def forward(self, input: Tensor, indices: Tensor,
                 output_size: Optional[List[int]] = None) -> Tensor:
+        """Runs the forward pass."""
         return F.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding,
                               output_size)
 

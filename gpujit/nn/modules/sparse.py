@@ -126,6 +126,7 @@ class EmbeddingBag(Module):
 
     def forward(self, input, offsets: Optional[Tensor] = None,
                 per_sample_weights: Optional[Tensor] = None):
+        """Runs the forward pass."""
         return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
                                self.scale_grad_by_freq, self.mode, self.sparse,
                                per_sample_weights, self.include_last_offset, self.padding_idx)

@@ -115,6 +115,7 @@ class TransformerEncoderLayer(Module):
     def forward(self, src: Tensor, src_mask: Optional[Tensor] = None,
                 src_key_padding_mask: Optional[Tensor] = None,
                 is_causal: bool = False) -> Tensor:
+        """Runs the forward pass."""
         src_key_padding_mask = F._canonical_mask(src_key_padding_mask, "src_key_padding_mask",
                                                  F._none_or_dtype(src_mask), "src_mask",
                                                  src.dtype)
@@ -221,6 +222,7 @@ class TransformerDecoderLayer(Module):
                 tgt_key_padding_mask: Optional[Tensor] = None,
                 memory_key_padding_mask: Optional[Tensor] = None,
                 tgt_is_causal: bool = False, memory_is_causal: bool = False) -> Tensor:
+        """Runs the forward pass."""
         x = tgt
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask,
@@ -300,6 +302,7 @@ class TransformerEncoder(Module):
     def forward(self, src: Tensor, mask: Optional[Tensor] = None,
                 src_key_padding_mask: Optional[Tensor] = None,
                 is_causal: Optional[bool] = None) -> Tensor:
+        """Runs the forward pass."""
         src_key_padding_mask = F._canonical_mask(src_key_padding_mask, "src_key_padding_mask",
                                                  F._none_or_dtype(mask), "mask", src.dtype)
         mask = F._canonical_mask(mask, "mask", None, "", src.dtype, False)
@@ -346,6 +349,7 @@ class TransformerDecoder(Module):
                 memory_key_padding_mask: Optional[Tensor] = None,
                 tgt_is_causal: Optional[bool] = None,
                 memory_is_causal: bool = False) -> Tensor:
+        """Runs the forward pass."""
         output = tgt
         seq_len = _get_seq_len(tgt, self.layers[0].self_attn.batch_first)
         causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal, seq_len)
@@ -397,6 +401,7 @@ class Transformer(Module):
                 memory_key_padding_mask: Optional[Tensor] = None,
                 src_is_causal: Optional[bool] = None, tgt_is_causal: Optional[bool] = None,
                 memory_is_causal: bool = False) -> Tensor:
+        """Runs the forward pass."""
         is_batched = src.dim() == 3
         if not self.batch_first and src.size(1) != tgt.size(1) and is_batched:
             raise RuntimeError("the batch number of src and tgt must be equal")

@@ -28,6 +28,7 @@ class Upsample(Module):
         self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.interpolate(input, self.size, self.scale_factor, self.mode,
                              self.align_corners,
                              recompute_scale_factor=self.recompute_scale_factor)
@@ -69,6 +70,7 @@ class PixelShuffle(Module):
         self.upscale_factor = upscale_factor
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.pixel_shuffle(input, self.upscale_factor)
 
     def extra_repr(self):
@@ -84,6 +86,7 @@ class PixelUnshuffle(Module):
         self.downscale_factor = downscale_factor
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.pixel_unshuffle(input, self.downscale_factor)
 
     def extra_repr(self):
@@ -100,6 +103,7 @@ class ChannelShuffle(Module):
         self.groups = groups
 
     def forward(self, input):
+        """Runs the forward pass."""
         return F.channel_shuffle(input, self.groups)
 
     def extra_repr(self):
