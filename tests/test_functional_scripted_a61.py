@@ -196,3 +196,115 @@ def test_dtype_method_keeps_torch_names():
   %3 : int = prim::Constant[value=6]()
   %7 : Tensor = aten::to(%x.1, %3, %4, %4, %6)
   return (%7)""", g
+
+
+def test_setting_outside_constants_is_an_attribute():
+    # torch.nn.KLDivLoss's __constants__ is ["reduction"]: log_target is read as torch's
+    m = torch.jit.script(nn.KLDivLoss(reduction="sum", log_target=True))
+    assert m.code.strip() == """def forward(self,
+    input: Tensor,
+    target: Tensor) -> Tensor:
+  log_target = self.log_target
+  _0 = __torch__.torch.nn.functional.kl_div(input, target, None, None, "sum", log_target, )
+  return _0"""
+    assert '%log_target : bool = prim::GetAttr[name="log_target"](%self)' in _text(m.graph)
+    a = np.log(np.array([[0.2, 0.8]], np.float32))
+    b = np.log(np.array([[0.5, 0.5]], np.float32))
+    got = float(m(torch.tensor(a), torch.tensor(b)))
+    want = (np.exp(b) * (b - a)).sum()
+    assert abs(got - want) < 1e-6
+    assert "zero_infinity = self.zero_infinity" in torch.jit.script(nn.CTCLoss()).code
+
+
+def _contig(x):
+    return x.contiguous()
+
+
+def test_memory_format_default_is_torch_int_code():
+    s = torch.jit.script(_contig)
+    assert _text(s.graph) == """graph(%x.1 : Tensor):
+  %2 : int = prim::Constant[value=0]()
+  %3 : Tensor = aten::contiguous(%x.1, %2)
+  return (%3)"""
+    x = torch.tensor(np.arange(6, dtype=np.float32).reshape(2, 3)).t()
+    y = s(x)
+    assert y.is_contiguous() and y.stride() == (2, 1)
+    np.testing.assert_array_equal(y.numpy(), x.numpy())
+
+
+def _fmp(x, y):
+    return F.fractional_max_pool2d(x, 2, output_size=2)
+
+
+def _fmp_r(x, r):
+    return F.fractional_max_pool2d(x, 2, output_size=2, _random_samples=r)
+
+
+def test_fractional_max_pool2d_calls_torch_body_with_broadcast_lists():
+    # torch's _fractional_max_pool2d, kernel_size / output_size BroadcastingList2[int]:
+    # an int 2 is [2, 2] (gpujit's helper was _fmp2_values, taking [2])
+    s = torch.jit.script(_fmp)
+    assert _text(s.graph) == """graph(%x.1 : Tensor,
+      %y : Tensor):
+  %9 : Function = prim::Constant[name="_fractional_max_pool2d"]()
+  %7 : bool = prim::Constant[value=0]()
+  %6 : NoneType = prim::Constant()
+  %3 : int = prim::Constant[value=2]()
+  %4 : int[] = prim::ListConstruct(%3, %3)
+  %5 : int[] = prim::ListConstruct(%3, %3)
+  %10 : Tensor = prim::CallFunction(%9, %x.1, %4, %5, %6, %7, %6)
+  return (%10)"""
+    assert "_0 = __torch__.torch.nn.functional._fractional_max_pool2d\n" \
+        "  _1 = _0(x, [2, 2], [2, 2], None, False, None, )" in s.code
+    x = torch.tensor(np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4))
+    r = torch.tensor(np.full((1, 2, 2), 0.5, np.float32))
+    got = torch.jit.script(_fmp_r)(x, r).numpy()
+    np.testing.assert_array_equal(got, [[[[5, 7], [13, 15]], [[21, 23], [29, 31]]]])
+
+
+def _gauss(x, t, v):
+    return F.gaussian_nll_loss(x, t, v)
+
+
+def test_losses_torch_cannot_script_raise_its_not_supported_error():
+    from gpujit.frontend.script.errors import NotSupportedError
+    with pytest.raises(NotSupportedError, match="Comprehension ifs are not supported yet"):
+        torch.jit.script(_gauss)
+    with pytest.raises(NotSupportedError, match="Comprehension ifs are not supported yet"):
+        torch.jit.script(nn.GaussianNLLLoss())
+    with pytest.raises(NotSupportedError, match="keyword-only arguments with defaults"):
+        torch.jit.script(nn.TripletMarginWithDistanceLoss())
+
+
+def _lp1(x, y):
+    return F.lp_pool1d(x, 2.0, 2)
+
+
+def _lp2(x):
+    return F.lp_pool2d(x, 2.0, 2)
+
+
+def test_lp_pool_kernel_size_types_are_torch():
+    # torch 2.13: lp_pool1d's kernel_size is an int, lp_pool2d's a BroadcastingList2[int]
+    s = torch.jit.script(_lp1)
+    assert _text(s.graph) == """graph(%x.1 : Tensor,
+      %y : Tensor):
+  %7 : Function = prim::Constant[name="lp_pool1d"]()
+  %6 : bool = prim::Constant[value=0]()
+  %5 : NoneType = prim::Constant()
+  %3 : float = prim::Constant[value=2.]()
+  %4 : int = prim::Constant[value=2]()
+  %8 : Tensor = prim::CallFunction(%7, %x.1, %3, %4, %5, %6)
+  return (%8)"""
+    assert "return _0(x, 2., 2, None, False, )" in s.code
+    a = np.arange(8, dtype=np.float32).reshape(1, 2, 4)
+    want = np.sqrt((a.reshape(1, 2, 2, 2) ** 2).sum(-1))
+    np.testing.assert_allclose(s(torch.tensor(a), torch.tensor(a)).numpy(), want, rtol=1e-6)
+    s2 = torch.jit.script(_lp2)
+    assert "_0(x, 2., [2, 2], None, False, )" in s2.code
+    b = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    want2 = np.sqrt((b.reshape(1, 1, 2, 2, 2, 2) ** 2).sum((3, 5)))
+    np.testing.assert_allclose(s2(torch.tensor(b)).numpy(), want2, rtol=1e-6)
+    # eager: a tuple kernel still works
+    np.testing.assert_allclose(F.lp_pool1d(torch.tensor(a), 2.0, (2,)).numpy(), want,
+                               rtol=1e-6)

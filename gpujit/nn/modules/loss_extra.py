@@ -245,6 +245,8 @@ class LinearCrossEntropyLoss(_WeightedLoss):
     """A linear layer (in_features -> num_classes, or num_classes x out_features for a
     K-dimensional loss) followed by cross entropy: F.linear_cross_entropy, whose chunked
     path (options=LinearCrossEntropyOptions(...)) never holds the whole logits."""
+    __constants__ = ["num_classes", "out_features", "reduction", "ignore_index",
+                     "label_smoothing"]
 
     def __init__(self, in_features: int, num_classes: int, *, out_features=(),
                  bias: bool = False, device=None, dtype=None, reduction: str = "mean",
