@@ -308,3 +308,29 @@ def test_lp_pool_kernel_size_types_are_torch():
     # eager: a tuple kernel still works
     np.testing.assert_allclose(F.lp_pool1d(torch.tensor(a), 2.0, (2,)).numpy(), want,
                                rtol=1e-6)
+
+
+
+def _ip_size(x):
+    return F.interpolate(x, size=[8], mode="linear")
+
+
+def _ip_scale(x):
+    return F.interpolate(x, scale_factor=2.0)
+
+
+def _mangle_of(fn):
+    line = [ln for ln in torch.jit.script(fn).code.splitlines() if "interpolate" in ln][0]
+    m = re.search(r"___torch_mangle_(\d+)\.interpolate", line)
+    assert m is not None, line
+    return int(m.group(1))
+
+
+def test_overloads_are_named_in_declaration_order():
+    # torch compiles every @_overload declaration of F.interpolate where it is first
+    # called, in their order (size: List[int] is the 2nd, scale_factor: float the 3rd):
+    # the names do not depend on which call comes first (gpujit numbered them by calls:
+    # the scale_factor call first took the lower mangle)
+    late = _mangle_of(_ip_scale)
+    early = _mangle_of(_ip_size)
+    assert late == early + 1
