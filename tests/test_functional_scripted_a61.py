@@ -1,4 +1,5 @@
-"""Scripted torch.nn.functional, helper a61 (session 61): what torch 2.13 does, written down.
+"""Scripted torch.nn.functional and nn modules, helper a61 (session 61): torch 2.13's
+behaviour, written down.
 
 - F.batch_norm compiles to torch's body (a prim::CallFunction of `batch_norm`): in
   training its `_verify_batch_size` raises torch's ValueError for one value per channel,
@@ -334,3 +335,39 @@ def test_overloads_are_named_in_declaration_order():
     late = _mangle_of(_ip_scale)
     early = _mangle_of(_ip_size)
     assert late == early + 1
+
+
+def _expand(x, y):
+    return x.expand(2, 2, 2)
+
+
+def _gt_float(x, y):
+    return (x > 0).float()
+
+
+def _data(x, y):
+    return x.data
+
+
+def test_naming_replay_covers_packed_sizes_compare_receivers_and_data():
+    # torch 2.13's graphs (gpujit kept its own names, %x, where the replay stopped)
+    assert _text(torch.jit.script(_expand).graph) == """graph(%x.1 : Tensor,
+      %y : Tensor):
+  %5 : bool = prim::Constant[value=0]()
+  %3 : int = prim::Constant[value=2]()
+  %4 : int[] = prim::ListConstruct(%3, %3, %3)
+  %6 : Tensor = aten::expand(%x.1, %4, %5)
+  return (%6)"""
+    assert _text(torch.jit.script(_gt_float).graph) == """graph(%x.1 : Tensor,
+      %y : Tensor):
+  %8 : NoneType = prim::Constant()
+  %6 : bool = prim::Constant[value=0]()
+  %5 : int = prim::Constant[value=6]()
+  %3 : int = prim::Constant[value=0]()
+  %4 : Tensor = aten::gt(%x.1, %3)
+  %9 : Tensor = aten::to(%4, %5, %6, %6, %8)
+  return (%9)"""
+    assert _text(torch.jit.script(_data).graph) == """graph(%x.1 : Tensor,
+      %y : Tensor):
+  %3 : Tensor = prim::data(%x.1)
+  return (%3)"""

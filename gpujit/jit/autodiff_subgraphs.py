@@ -28,8 +28,8 @@ grad), e.g. (l2.bias, l2.weight, l1.bias, l1.weight, x) for a scripted two-layer
 
 Here a step that is not a registry op, or one that writes, draws random numbers or has
 a side effect (warn, raise, a container write, an If or Loop holding such, but for a
-raise there) is never moved across: no region forms around it. An op that may join a region is never ordered so,
-as torch's AliasDb does not order it: dropout (its draw) and batch_norm (the running
+raise there) is never moved across: no region forms around it. An op that may join a
+region is never ordered so, as torch's AliasDb does not order it: dropout (its draw) and batch_norm (the running
 statistics its TorchScript schema does not declare written).
 """
 from __future__ import annotations

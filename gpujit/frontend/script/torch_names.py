@@ -184,7 +184,8 @@ class _Frame:
 
 # --------------------------------------------------------------------------- replay
 _UNRANGED_ATTRS = frozenset({"prim::layout", "prim::requires_grad", "prim::dtype",
-                             "prim::device"} | {f"aten::{n}" for n in (
+                             "prim::device", "prim::data", "prim::grad"} | {
+                                 f"aten::{n}" for n in (
                                  "is_cuda", "is_cpu", "is_xla", "is_xpu", "is_ipu",
                                  "is_mps", "is_maia", "is_mtia", "is_meta", "is_mkldnn",
                                  "is_quantized", "is_sparse", "is_sparse_csr", "is_vulkan",
@@ -1505,7 +1506,8 @@ class _Replay:
                 return self.insert("aten::device", (lit,), 1).outputs[0]
         else:
             if not isinstance(f.value, (ast.Name, ast.Call, ast.BinOp, ast.Constant,
-                                        ast.Subscript, ast.Attribute)):
+                                        ast.Subscript, ast.Attribute, ast.Compare,
+                                        ast.UnaryOp)):
                 raise _Abort("method receiver")
             ops.append(self.expr(f.value))
         ops += [self.expr(a) for a in e.args]
@@ -1690,9 +1692,14 @@ class _Replay:
                      (p.source_range.line, p.source_range.col) == self.pos(e)):
                 self.claimed.add(id(p))
                 k, copies = len(p.inputs), 1
+                rest = sum(1 for b in args[j + 1:] if not b.kwarg_only) \
+                    if args is not None else 0
                 if p.kind == "prim::ListConstruct" and k > 1 and \
-                        len(set(map(id, p.inputs))) == 1:
-                    k, copies = 1, k        # (an int for `int[2]`: n copies of it)
+                        len(set(map(id, p.inputs))) == 1 and \
+                        not (len(ops) >= k and len(ops) - 1 > rest):
+                    # (an int for `int[2]`: n copies of it; but x.expand(2, 2, 2),
+                    # torch.randn(2, 2): the operands packed into the size list)
+                    k, copies = 1, k
                 if ops and not (a is not None and a.kwarg_only):
                     if len(ops) < k:
                         raise _Abort("conversion")
