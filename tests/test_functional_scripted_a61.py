@@ -371,3 +371,38 @@ def test_naming_replay_covers_packed_sizes_compare_receivers_and_data():
       %y : Tensor):
   %3 : Tensor = prim::data(%x.1)
   return (%3)"""
+
+
+def _fstrings(x, n: int):
+    if n < 0:
+        raise ValueError(f"bad n {n} for {x.dim()}")
+    s = f"n={n}"
+    return x + n, s
+
+
+def test_naming_replay_covers_f_strings():
+    # torch's frontend makes f"..{n}.." "..{}..".format(n) (F's bodies raise so)
+    s = torch.jit.script(_fstrings)
+    assert _text(s.graph) == """graph(%x.1 : Tensor,
+      %n.1 : int):
+  %18 : int = prim::Constant[value=1]()
+  %13 : str = prim::Constant[value="n={}"]()
+  %11 : str = prim::Constant[value="builtins.ValueError"]()
+  %6 : str = prim::Constant[value="bad n {} for {}"]()
+  %3 : int = prim::Constant[value=0]()
+  %4 : bool = aten::lt(%n.1, %3)
+   = prim::If(%4)
+    block0():
+      %9 : int = aten::dim(%x.1)
+      %10 : str = aten::format(%6, %n.1, %9)
+       = prim::RaiseException(%10, %11)
+      -> ()
+    block1():
+      -> ()
+  %s.1 : str = aten::format(%13, %n.1)
+  %19 : Tensor = aten::add(%x.1, %n.1, %18)
+  %21 : (Tensor, str) = prim::TupleConstruct(%19, %s.1)
+  return (%21)"""
+    with pytest.raises(ValueError, match="bad n -1 for 1"):
+        s(torch.ones(2), -1)
+    assert s(torch.ones(2), 3)[1] == "n=3"

@@ -800,7 +800,8 @@ class _Replay:
                 exc.__module__ != "builtins":
             raise _Abort("raise")
         args = [self.expr(a) for a in e.args] if call else []
-        if any(not (isinstance(a, ast.Constant) and isinstance(a.value, str))
+        if any(not (isinstance(a, ast.Constant) and isinstance(a.value, str) or
+                    isinstance(a, ast.JoinedStr))          # (a str: aten::format's)
                for a in (e.args if call else ())):
             raise _Abort("raise message")
         cls = None
@@ -1166,7 +1167,32 @@ class _Replay:
             g = self.claim(e, (kind,))
             n = self.insert(kind, vals, 1, g=g.node)
             return n.outputs[0]
+        if isinstance(e, ast.JoinedStr):
+            return self.joined_str(e)
         raise _Abort(type(e).__name__)
+
+    def joined_str(self, e):
+        """f"...{x}...": torch's frontend makes it `"...{}...".format(x)` (build_JoinedStr):
+        the string's constant at the f-string's range, the values, then aten::format."""
+        text, args = "", []
+        for part in e.values:
+            if isinstance(part, ast.FormattedValue):
+                if part.conversion != -1 or part.format_spec is not None:
+                    raise _Abort("JoinedStr format")
+                text += "{}"
+                args.append(part.value)
+            elif isinstance(part, ast.Constant) and isinstance(part.value, str):
+                text += part.value
+            else:
+                raise _Abort("JoinedStr part")
+        lit = self.ranged(e, lambda: self.constant(text, "str"))
+        vals = [self.expr(a) for a in args]
+        rec = self.claim(e, ("aten::format",))
+        if len(rec.inputs) != len(vals) + 1:
+            raise _Abort("JoinedStr inputs")
+        out = self.insert("aten::format", [lit] + vals, 1, g=rec.node).outputs[0]
+        out.ty = "str"
+        return out
 
     def value_attr(self, v, e):
         """e (`x.shape`, `x.dtype`, `obj.field`) of v: the op TorchScript's attribute of
