@@ -154,6 +154,21 @@ def function_name(fn, overload=None) -> str:
     name = _FUNCTION_NAMES.get(key)
     if name is not None:
         return name
+    if overload is not None:
+        # TorchScript compiles every declaration where the function is first called, in
+        # their order: the first takes the plain name, each other the next mangle
+        # (F.interpolate's size=[8] declaration is ___torch_mangle_0, scale_factor=2.0's
+        # ___torch_mangle_1, whichever is called first)
+        from .._jit_internal import _get_overloads
+        decls = _get_overloads(fn) or []
+        if any(d is overload for d in decls) and \
+                not any(d in _FUNCTION_NAMES for d in decls):
+            base = qualified_name(fn)
+            for i, d in enumerate(decls):
+                nm = base if i == 0 and not _taken(base) else mangled(base)
+                _FUNCTION_NAMES[d] = nm
+                _FUNCTION_OWNERS[nm] = weakref.ref(d)
+            return _FUNCTION_NAMES[overload]
     name = base = qualified_name(fn)
     while overload is not None or _taken(name):
         name = mangled(base)

@@ -27,9 +27,9 @@ the order of the DifferentiableGraphBackward's next_functions (its inputs that r
 grad), e.g. (l2.bias, l2.weight, l1.bias, l1.weight, x) for a scripted two-layer MLP.
 
 Here a step that is not a registry op, or one that writes, draws random numbers or has
-a side effect (warn, raise, a container op, an If or Loop holding such) is never moved
-across: no region forms around it. An op that may join a region is never ordered so,
-as torch's AliasDb does not order it: dropout (its draw) and batch_norm (the running
+a side effect (warn, raise, a container write, an If or Loop holding such, but for a
+raise there) is never moved across: no region forms around it. An op that may join a
+region is never ordered so, as torch's AliasDb does not order it: dropout (its draw) and batch_norm (the running
 statistics its TorchScript schema does not declare written).
 """
 from __future__ import annotations
@@ -171,12 +171,19 @@ def _effects_nested(step, kind):
             if kind == 4:
                 bsteps = bsteps[0]
             for s in bsteps:
+                if _raise_check(s):
+                    continue
                 a, b = _effects(s)
                 side |= a
                 ordered |= b
         return side, ordered
     if kind == 7:
-        return False, True
+        # (a list's reads, the size's `size[0]`, move; its writes keep their place)
+        from ..passes.alias_analysis import is_container_mutator
+        from ..ir.schema_match import SIDE_EFFECT_KINDS
+        node = step[5]
+        return False, node is None or is_container_mutator(node) or \
+            node.kind in SIDE_EFFECT_KINDS
     if kind in (1, 8):
         op = step[1]
         if not op.schema.returns:
@@ -184,6 +191,14 @@ def _effects_nested(step, kind):
         return False, (any(a.type.is_write for a in op.schema.arguments) or
                        bool(op.tags & _RANDOM_OR_WRITE) or op.inplace_of is not None)
     return False, kind not in (0, 2, 3)
+
+
+def _raise_check(step) -> bool:
+    """A raise in an If / Loop body: it neither splits nor orders its If. torch's
+    Node::hasSideEffects does not look into blocks, and its AliasDb orders no pure op
+    after a raise, so a region moves across F.batch_norm's `if size_prods == 1: raise`
+    (the check runs after the region there)."""
+    return step[0] == 6 and step[5].kind == "prim::RaiseException"
 
 
 def _plain_input_types(node):

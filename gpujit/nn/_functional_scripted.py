@@ -129,10 +129,8 @@ def layer_norm(input: Tensor, normalized_shape: List[int], weight: Optional[Tens
     return torch.layer_norm(input, normalized_shape, weight, bias, eps)
 
 
-# (not bound yet: F.batch_norm scripted stays the op. Its body's training check,
-# `_verify_batch_size(input.size())`, is a loop over the sizes that torch's profiled
-# graph folds away with the input's static shape; gpujit's specializations key on ranks,
-# so the loop would split a training graph's differentiable region)
+# (training: `_verify_batch_size`'s loop and raise stay in the profiled graph; a
+# differentiable region moves across its If as torch's does, jit/autodiff_subgraphs.py)
 def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optional[Tensor],
                weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -515,7 +513,7 @@ def adaptive_avg_pool3d(input: Tensor, output_size: BroadcastingList3[int]) -> T
 
 
 _BODIES = ("relu relu6 leaky_relu elu selu celu silu mish hardtanh hardsigmoid hardswish "
-           "dropout layer_norm instance_norm group_norm normalize glu rrelu "
+           "dropout layer_norm batch_norm instance_norm group_norm normalize glu rrelu "
            "cross_entropy nll_loss mse_loss l1_loss binary_cross_entropy "
            "binary_cross_entropy_with_logits smooth_l1_loss huber_loss pad adaptive_avg_pool2d "
            "adaptive_avg_pool3d max_pool1d_with_indices max_pool2d_with_indices "

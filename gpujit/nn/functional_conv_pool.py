@@ -151,23 +151,28 @@ def _lp_eager_args(input, norm_type, kernel_size, nd: int):
             (_ap1, _ap2, _ap3)[nd - 1](y, kernel_size)
 
 
-def lp_pool1d(input, norm_type: Union[int, float], kernel_size: List[int],
-              stride: Optional[List[int]] = None, ceil_mode: bool = False):
+def lp_pool1d(input, norm_type: Union[int, float], kernel_size: int,
+              stride: Optional[BroadcastingList1[int]] = None, ceil_mode: bool = False):
     """Power-average pooling: (sum over each window of x^p)^(1/p)."""
     if not _gpujit.jit.is_scripting():
         _lp_eager_args(input, norm_type, kernel_size, 1)
+    # (torch 2.13's kernel_size: an int, as scripted callers pass it; eager also a tuple)
+    if isinstance(kernel_size, int):
+        k = [kernel_size]
+    else:
+        k = list(kernel_size)
     p = float(norm_type)    # (torch 2.13's norm_type: Union[int, float], an int 2 too)
-    s = kernel_size if stride is None else stride
+    s = k if stride is None else stride
     if p == float("inf"):
-        return _mp1_v(input.abs(), kernel_size, s, 0, 1, ceil_mode)
+        return _mp1_v(input.abs(), k, s, 0, 1, ceil_mode)
     if p == -float("inf"):
-        return -_mp1_v(-input.abs(), kernel_size, s, 0, 1, ceil_mode)
-    out = _ap1(input.pow(p), kernel_size, s, 0, ceil_mode, True)
-    return _lp_finish(out, _kernel_numel(kernel_size, 1), p)
+        return -_mp1_v(-input.abs(), k, s, 0, 1, ceil_mode)
+    out = _ap1(input.pow(p), k, s, 0, ceil_mode, True)
+    return _lp_finish(out, _kernel_numel(k, 1), p)
 
 
-def lp_pool2d(input, norm_type: Union[int, float], kernel_size: List[int],
-              stride: Optional[List[int]] = None, ceil_mode: bool = False):
+def lp_pool2d(input, norm_type: Union[int, float], kernel_size: BroadcastingList2[int],
+              stride: Optional[BroadcastingList2[int]] = None, ceil_mode: bool = False):
     """2-D power-average pooling."""
     if not _gpujit.jit.is_scripting():
         _lp_eager_args(input, norm_type, kernel_size, 2)
@@ -181,8 +186,8 @@ def lp_pool2d(input, norm_type: Union[int, float], kernel_size: List[int],
     return _lp_finish(out, _kernel_numel(kernel_size, 2), p)
 
 
-def lp_pool3d(input, norm_type: Union[int, float], kernel_size: List[int],
-              stride: Optional[List[int]] = None, ceil_mode: bool = False):
+def lp_pool3d(input, norm_type: Union[int, float], kernel_size: BroadcastingList3[int],
+              stride: Optional[BroadcastingList3[int]] = None, ceil_mode: bool = False):
     """3-D power-average pooling."""
     if not _gpujit.jit.is_scripting():
         _lp_eager_args(input, norm_type, kernel_size, 3)

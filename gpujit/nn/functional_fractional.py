@@ -11,6 +11,7 @@ the gradient reaches the input through the gather.
 from typing import List, Optional, Tuple
 
 import gpujit as _gpujit
+from gpujit._jit_internal import BroadcastingList2, BroadcastingList3
 
 __all__ = ["fractional_max_pool2d", "fractional_max_pool3d",
            "fractional_max_pool2d_with_indices", "fractional_max_pool3d_with_indices"]
@@ -117,26 +118,34 @@ def _fractional(input, kernel_size: List[int], output_size: Optional[List[int]],
     return y, idx
 
 
-def _fmp2_indices(input, kernel_size: List[int], output_size: Optional[List[int]] = None,
-                  output_ratio: Optional[List[float]] = None, return_indices: bool = False,
+def _fmp2_indices(input, kernel_size: BroadcastingList2[int],
+                  output_size: Optional[BroadcastingList2[int]] = None,
+                  output_ratio: Optional[BroadcastingList2[float]] = None,
+                  return_indices: bool = False,
                   _random_samples: Optional[_gpujit.Tensor] = None):
     return _fractional(input, kernel_size, output_size, output_ratio, _random_samples, 2)
 
 
-def _fmp2_values(input, kernel_size: List[int], output_size: Optional[List[int]] = None,
-                 output_ratio: Optional[List[float]] = None, return_indices: bool = False,
+def _fmp2_values(input, kernel_size: BroadcastingList2[int],
+                 output_size: Optional[BroadcastingList2[int]] = None,
+                 output_ratio: Optional[BroadcastingList2[float]] = None,
+                 return_indices: bool = False,
                  _random_samples: Optional[_gpujit.Tensor] = None):
     return _fractional(input, kernel_size, output_size, output_ratio, _random_samples, 2)[0]
 
 
-def _fmp3_indices(input, kernel_size: List[int], output_size: Optional[List[int]] = None,
-                  output_ratio: Optional[List[float]] = None, return_indices: bool = False,
+def _fmp3_indices(input, kernel_size: BroadcastingList3[int],
+                  output_size: Optional[BroadcastingList3[int]] = None,
+                  output_ratio: Optional[BroadcastingList3[float]] = None,
+                  return_indices: bool = False,
                   _random_samples: Optional[_gpujit.Tensor] = None):
     return _fractional(input, kernel_size, output_size, output_ratio, _random_samples, 3)
 
 
-def _fmp3_values(input, kernel_size: List[int], output_size: Optional[List[int]] = None,
-                 output_ratio: Optional[List[float]] = None, return_indices: bool = False,
+def _fmp3_values(input, kernel_size: BroadcastingList3[int],
+                 output_size: Optional[BroadcastingList3[int]] = None,
+                 output_ratio: Optional[BroadcastingList3[float]] = None,
+                 return_indices: bool = False,
                  _random_samples: Optional[_gpujit.Tensor] = None):
     return _fractional(input, kernel_size, output_size, output_ratio, _random_samples, 3)[0]
 
@@ -172,6 +181,9 @@ for _fn, _t, _f in ((fractional_max_pool2d, _fmp2_indices, _fmp2_values),
                     (fractional_max_pool3d, _fmp3_indices, _fmp3_values)):
     _t.__gpujit_script_source__ = True
     _f.__gpujit_script_source__ = True
+    # (torch's names for the two bodies: scripted code calls them so)
+    _t.__name__ = _t.__qualname__ = _fn.__name__ + "_with_indices"
+    _f.__name__ = _f.__qualname__ = "_" + _fn.__name__
     _fn.__gpujit_boolean_dispatch__ = ("return_indices", 4, False, _t, _f)
 # (F.fractional_max_pool*d_with_indices in scripted code: the indices variant, whatever
 # return_indices says, as torch's)

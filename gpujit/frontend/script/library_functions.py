@@ -30,7 +30,7 @@ import linecache
 import warnings
 
 __all__ = ["library_home", "number_argument_refusal", "script_library_function",
-           "torch_signature_refusal", "F_BUILTINS"]
+           "torch_signature_refusal", "F_BUILTINS", "F_UNSCRIPTABLE"]
 
 # torch.nn.functional's names that torch binds from C++ (builtin_function_or_method)
 F_BUILTINS = frozenset("""
@@ -40,6 +40,14 @@ elu_ gelu hardshrink hardtanh_ leaky_relu_ linear logsigmoid native_channel_shuf
 pairwise_distance pdist pixel_shuffle pixel_unshuffle prelu relu_ rrelu_
 scaled_dot_product_attention selu_ softplus softshrink threshold_
 """.split())
+
+# F functions whose Python source torch 2.13's TorchScript refuses: its words
+F_UNSCRIPTABLE = {
+    "gaussian_nll_loss": "Comprehension ifs are not supported yet",
+    "triplet_margin_with_distance_loss": "Compiled functions can't take variable number "
+                                         "of arguments or use keyword-only arguments with "
+                                         "defaults",
+}
 
 # torch's top-level functions that are Python (torch.functional and the like); every
 # other top-level function is a C++ builtin

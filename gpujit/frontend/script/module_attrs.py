@@ -377,12 +377,6 @@ def _check_class_interface(value, iface, name, cls):
 _MODULE_INTERNALS = frozenset(Module().__dict__) | {"training", "__annotations__"}
 
 
-def _is_hyperparameter(v) -> bool:
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return True
-    return isinstance(v, tuple) and all(_is_hyperparameter(x) for x in v)
-
-
 def _declared_types(cls) -> dict:
     """Attribute annotations of the class and its bases (`x: int`, `Final[int]`)."""
     out = {}
@@ -435,9 +429,8 @@ class ModuleInfo:
         init_annotations = _init_annotations(cls) if not cls.__module__.startswith(
             ("gpujit.", "__archive__")) else {}
         d = self.module.__dict__
-        # gpujit.nn's own modules: their settings (in_features, inplace, eps, ...) are
-        # constants, as torch.nn lists them in __constants__
-        builtin = cls.__module__.startswith("gpujit.nn.")
+        # (gpujit.nn's own modules list torch.nn's __constants__: their other settings,
+        # KLDivLoss's log_target, CTCLoss's zero_infinity, are attributes, as torch's)
         for name, value in d.items():
             if name in _MODULE_INTERNALS or name in self.sm.__dict__:
                 continue
@@ -451,7 +444,7 @@ class ModuleInfo:
                 self.functions[name] = value
                 object.__setattr__(self.sm, name, value)
                 continue
-            if name in consts or (builtin and _is_hyperparameter(value)):
+            if name in consts:
                 if name in consts:
                     _check_constant(name, value, cls)
                     value = _as_constant(value)     # a list in __constants__: a tuple

@@ -457,7 +457,9 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         if name in sm._parameters or name in sm._buffers:
             t = sm._parameters.get(name, sm._buffers.get(name))
             if t is None:
-                return self.const(None)     # a None parameter / buffer: NoneType
+                # a None parameter / buffer: a NoneType attribute, read as TorchScript
+                # reads it (`bias = self.bias` in Linear(bias=False)'s code)
+                return self.get_attr(v, name, T.NONE)
             return self.get_attr(v, name, T.TENSOR)
         if name == "training":
             return self.get_attr(v, name, T.BOOL)

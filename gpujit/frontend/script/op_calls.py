@@ -406,6 +406,15 @@ class OpCallMixin:
             ops = calls.candidates_for_function(name, functional)
         if not ops and not method and isinstance(node, ast.Call):
             self.refuse_module_class(node)
+        if not ops and functional and name in library_functions.F_UNSCRIPTABLE:
+            # (torch compiles F.<name>'s Python source and fails there: its error class
+            # and words, then what gpujit has)
+            from .errors import NotSupportedError
+            self.error(f"{library_functions.F_UNSCRIPTABLE[name]}: torch 2.13's "
+                       f"F.{name} cannot be compiled (its source uses it); gpujit has no "
+                       f"scripted '{name}' either", node, cls=NotSupportedError,
+                       hint="call it from an @torch.jit.ignore'd method, or write the "
+                            "loss out in scripted code")
         if not ops:
             where = "Tensor method" if method else "function"
             said = f"'{self.shown_type(args[0]) if args else 'Tensor'}' object has no " \
@@ -640,9 +649,19 @@ class OpCallMixin:
             # `ScalarType? dtype=long` (randint, randperm, tril_indices): torch.int64, as
             # .code writes it back (the string "long" did not compile again)
             return self.const(_dt.int64)
+        if isinstance(value, str) and p.type.base == "MemoryFormat" and \
+                value in _MEMORY_FORMATS:
+            # (`MemoryFormat memory_format=contiguous_format`: TorchScript's int code, as
+            # torch.channels_last is 2 in scripted code)
+            return self.const(_MEMORY_FORMATS[value])
         if isinstance(value, str) and not isinstance(t, T.StrType):
             return self.const(value, T.STR)
         return self.const(value)
+
+
+# c10::MemoryFormat's codes, as TorchScript's constants hold them
+_MEMORY_FORMATS = {"contiguous_format": 0, "preserve_format": 1, "channels_last": 2,
+                   "channels_last_3d": 3}
 
 
 def _optional_hint(values):

@@ -185,7 +185,8 @@ class _Frame:
 
 # --------------------------------------------------------------------------- replay
 _UNRANGED_ATTRS = frozenset({"prim::layout", "prim::requires_grad", "prim::dtype",
-                             "prim::device"} | {f"aten::{n}" for n in (
+                             "prim::device", "prim::data", "prim::grad"} | {
+                                 f"aten::{n}" for n in (
                                  "is_cuda", "is_cpu", "is_xla", "is_xpu", "is_ipu",
                                  "is_mps", "is_maia", "is_mtia", "is_meta", "is_mkldnn",
                                  "is_quantized", "is_sparse", "is_sparse_csr", "is_vulkan",
@@ -801,7 +802,8 @@ class _Replay:
                 exc.__module__ != "builtins":
             raise _Abort("raise")
         args = [self.expr(a) for a in e.args] if call else []
-        if any(not (isinstance(a, ast.Constant) and isinstance(a.value, str))
+        if any(not (isinstance(a, ast.Constant) and isinstance(a.value, str) or
+                    isinstance(a, ast.JoinedStr))          # (a str: aten::format's)
                for a in (e.args if call else ())):
             raise _Abort("raise message")
         cls = None
@@ -1073,9 +1075,12 @@ class _Replay:
         if len(consts) == 1 and (consts[0] is None or
                                  type(consts[0]) in (bool, int, float, str)):
             # a module constant (__constants__: MaxPool2d's kernel_size): torch's
-            # insertConstant of its value at the attribute's range
-            return self.ranged(e, lambda: self.literal(consts[0]))
-        raise _Abort("attribute")
+            # insertConstant of its value at the attribute's range, where it is read (no
+            # materialized literal: those go first in the graph, one per value)
+            c = consts[0]
+            ty = "NoneType" if c is None else type(c).__name__
+            return self.ranged(e, lambda: self.constant(c, ty))
+        raise _Abort(f"attribute {attr}")
 
     def is_self(self, e):
         return self.self_name is not None and isinstance(e, ast.Name) and \
@@ -1164,7 +1169,32 @@ class _Replay:
             g = self.claim(e, (kind,))
             n = self.insert(kind, vals, 1, g=g.node)
             return n.outputs[0]
+        if isinstance(e, ast.JoinedStr):
+            return self.joined_str(e)
         raise _Abort(type(e).__name__)
+
+    def joined_str(self, e):
+        """f"...{x}...": torch's frontend makes it `"...{}...".format(x)` (build_JoinedStr):
+        the string's constant at the f-string's range, the values, then aten::format."""
+        text, args = "", []
+        for part in e.values:
+            if isinstance(part, ast.FormattedValue):
+                if part.conversion != -1 or part.format_spec is not None:
+                    raise _Abort("JoinedStr format")
+                text += "{}"
+                args.append(part.value)
+            elif isinstance(part, ast.Constant) and isinstance(part.value, str):
+                text += part.value
+            else:
+                raise _Abort("JoinedStr part")
+        lit = self.ranged(e, lambda: self.constant(text, "str"))
+        vals = [self.expr(a) for a in args]
+        rec = self.claim(e, ("aten::format",))
+        if len(rec.inputs) != len(vals) + 1:
+            raise _Abort("JoinedStr inputs")
+        out = self.insert("aten::format", [lit] + vals, 1, g=rec.node).outputs[0]
+        out.ty = "str"
+        return out
 
     def value_attr(self, v, e):
         """e (`x.shape`, `x.dtype`, `obj.field`) of v: the op TorchScript's attribute of
@@ -1470,7 +1500,7 @@ class _Replay:
         if obj is not None:
             return obj
         if not isinstance(f, ast.Attribute):
-            raise _Abort("call of a name")
+            raise _Abort(f"call of a name {getattr(f, 'id', f)}")
         if self.is_self(f.value):
             # self.sub(x): the submodule's GetAttr, then its CallMethod; self.m(x): a
             # CallMethod on self
@@ -1504,7 +1534,8 @@ class _Replay:
                 return self.insert("aten::device", (lit,), 1).outputs[0]
         else:
             if not isinstance(f.value, (ast.Name, ast.Call, ast.BinOp, ast.Constant,
-                                        ast.Subscript, ast.Attribute)):
+                                        ast.Subscript, ast.Attribute, ast.Compare,
+                                        ast.UnaryOp)):
                 raise _Abort("method receiver")
             ops.append(self.expr(f.value))
         ops += [self.expr(a) for a in e.args]
@@ -1689,9 +1720,14 @@ class _Replay:
                      (p.source_range.line, p.source_range.col) == self.pos(e)):
                 self.claimed.add(id(p))
                 k, copies = len(p.inputs), 1
+                rest = sum(1 for b in args[j + 1:] if not b.kwarg_only) \
+                    if args is not None else 0
                 if p.kind == "prim::ListConstruct" and k > 1 and \
-                        len(set(map(id, p.inputs))) == 1:
-                    k, copies = 1, k        # (an int for `int[2]`: n copies of it)
+                        len(set(map(id, p.inputs))) == 1 and \
+                        not (len(ops) >= k and len(ops) - 1 > rest):
+                    # (an int for `int[2]`: n copies of it; but x.expand(2, 2, 2),
+                    # torch.randn(2, 2): the operands packed into the size list)
+                    k, copies = 1, k
                 if ops and not (a is not None and a.kwarg_only):
                     if len(ops) < k:
                         raise _Abort("conversion")
@@ -1708,6 +1744,13 @@ class _Replay:
             elif p is not None and p.kind == "prim::Constant" and a is not None and \
                     a.has_default:
                 inputs.append(self.unranged(p.attrs.get("value"), str(gv.type)))
+            elif p is not None and p.kind == "prim::Constant" and \
+                    "name" not in p.attrs and p.source_range is not None and \
+                    (p.source_range.line, p.source_range.col) == self.pos(e):
+                # the method's own argument, at the call's range (`x.long()`: aten::to's
+                # dtype, inserted before the schema's defaults)
+                inputs.append(self.ranged(e, lambda: self.constant(p.attrs.get("value"),
+                                                                   str(gv.type))))
             else:
                 raise _Abort("argument")
         if ops or kws:

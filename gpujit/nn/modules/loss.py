@@ -29,6 +29,7 @@ class L1Loss(_Loss):
     __constants__ = ["reduction"]
 
     def forward(self, input, target):
+        """Runs the forward pass."""
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
@@ -37,6 +38,7 @@ class MSELoss(_Loss):
     __constants__ = ["reduction"]
 
     def forward(self, input, target):
+        """Runs the forward pass."""
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
@@ -50,6 +52,7 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
+        """Runs the forward pass."""
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                           reduction=self.reduction)
 
@@ -65,6 +68,7 @@ class CrossEntropyLoss(_WeightedLoss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
+        """Runs the forward pass."""
         return F.cross_entropy(input, target, weight=self.weight,
                                ignore_index=self.ignore_index, reduction=self.reduction,
                                label_smoothing=self.label_smoothing)
@@ -75,6 +79,7 @@ class BCELoss(_WeightedLoss):
     __constants__ = ["reduction"]
 
     def forward(self, input, target):
+        """Runs the forward pass."""
         return F.binary_cross_entropy(input, target, weight=self.weight,
                                       reduction=self.reduction)
 
@@ -89,6 +94,7 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):
+        """Runs the forward pass."""
         return F.binary_cross_entropy_with_logits(input, target, self.weight,
                                                   pos_weight=self.pos_weight,
                                                   reduction=self.reduction)

@@ -51,6 +51,7 @@ class RMSNorm(Module):
 
 class LocalResponseNorm(Module):
     """Normalization over a window of neighbouring channels."""
+    __constants__ = ["size", "alpha", "beta", "k"]
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
         super().__init__()
         self.size = size

@@ -333,6 +333,7 @@ class _SingleStateRNN(RNNBase):
     """RNN and GRU: one state tensor h."""
 
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """Runs the forward pass."""
         if not gpujit.jit.is_scripting():
             self._init_flat_weights()
             if isinstance(input, PackedSequence):
