@@ -2,15 +2,16 @@
 or numbers (a traced module's graph, a submodule call's graph) does not apply, gpujit says
 which construct or node made it give up, instead of printing its own names without a
 word; unset, nothing is printed."""
+from typing import Dict, List
+
 import gpujit as torch
 
 nn = torch.nn
 
 
-def _fstring(x: int) -> int:
-    if x > 1:
-        raise ValueError(f"bad {x}")
-    return x
+def _dictcomp(x: List[int]) -> Dict[int, int]:
+    y = x
+    return {a: a + 1 for a in y}
 
 
 class Sub(nn.Module):
@@ -30,10 +31,10 @@ class Caller(nn.Module):
 
 def test_scripted_give_up_named(monkeypatch, capsys):
     monkeypatch.setenv("GPUJIT_DUMP", "names")
-    torch.jit.script(_fstring)
+    torch.jit.script(_dictcomp)
     out = capsys.readouterr().out
-    assert "[gpujit] names: scripted names of _fstring (test_names_dump_b61.py:10) gave " \
-           "up: JoinedStr (the statement at line 12)" in out
+    assert "[gpujit] names: scripted names of _dictcomp (test_names_dump_b61.py:12) gave " \
+           "up: DictComp (the statement at line 14)" in out
 
 
 def test_traced_give_up_named(monkeypatch, capsys):
@@ -46,7 +47,7 @@ def test_traced_give_up_named(monkeypatch, capsys):
 
 def test_quiet_without_the_flag(monkeypatch, capsys):
     monkeypatch.delenv("GPUJIT_DUMP", raising=False)
-    torch.jit.script(_fstring)
+    torch.jit.script(_dictcomp)
     torch.jit.trace(Caller(), torch.rand(2), check_trace=False)
     assert "[gpujit] names" not in capsys.readouterr().out
 
