@@ -296,3 +296,13 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
     for name in TOPLEVEL_INPLACE:
         if name not in namespace and hasattr(tensor_cls, name):
             namespace[name] = _method_as_function(name)
+    # torch's deprecated Scalar-first forms (p.add_(-lr, g), torch.addmm(beta, M, a, b))
+    from .deprecated_signatures import FORMS, with_deprecated
+    for base in FORMS:
+        if base in namespace:
+            namespace[base] = with_deprecated(base, namespace[base], False)
+        for name in (base, base + "_"):
+            # (add / sub: their `*_a` slow path, numpy_aliases.call_renamed, takes the forms)
+            code = getattr(vars(tensor_cls).get(name), "__code__", None)
+            if name in vars(tensor_cls) and "_a" not in getattr(code, "co_varnames", ()):
+                setattr(tensor_cls, name, with_deprecated(name, vars(tensor_cls)[name], True))

@@ -1,0 +1,163 @@
+"""Eager call forms as torch 2.13's Python bindings take them (helper d61): a number for
+`other` by keyword (torch.div(x, other=2)), the deprecated Scalar-first forms old optimizer
+code uses (p.add_(-lr, g), v.addcmul_(1 - b, g, g), torch.addmm(beta, M, alpha, a, b)) with
+torch's one warning, and subtract / rsub's positional alpha. Expected values: NumPy or
+torch 2.13's outputs written down."""
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+
+def _t(a):
+    return torch.from_numpy(np.asarray(a, dtype=np.float32).copy())
+
+
+@pytest.fixture
+def warn_always():
+    torch.set_warn_always(True)
+    try:
+        yield
+    finally:
+        torch.set_warn_always(False)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: torch.div(x, other=2), lambda x: x.div(other=2),
+    lambda x: torch.true_divide(x, other=2), lambda x: torch.divide(x, other=2),
+    lambda x: x.true_divide(other=2), lambda x: x.clone().div_(other=2),
+    lambda x: x.clone().divide_(other=2)])
+def test_number_other_by_keyword(call):
+    a = np.array([[3.0, -5.0], [7.0, 1.0]], np.float32)
+    r = call(_t(a))
+    assert r.dtype == torch.float32
+    np.testing.assert_array_equal(r.numpy(), a / 2)
+
+
+def test_number_other_by_keyword_int_and_mode():
+    x = torch.tensor([7, -7, 4])
+    r = torch.div(x, other=2)
+    assert r.dtype == torch.float32                     # true division of ints
+    np.testing.assert_array_equal(r.numpy(), [3.5, -3.5, 2.0])
+    r = torch.div(x, other=2, rounding_mode="floor")
+    assert r.dtype == torch.int64
+    np.testing.assert_array_equal(r.numpy(), [3, -4, 2])
+    with pytest.raises(TypeError):
+        torch.div(x, other="a")
+
+
+def test_deprecated_add_sub_forms(warn_always):
+    g = np.array([1.0, 2.0, -3.0], np.float32)
+    p = np.array([0.5, 0.25, 1.0], np.float32)
+    x = _t(p)
+    with pytest.warns(UserWarning) as w:
+        r = x.add_(-0.1, _t(g))
+    assert r is x
+    np.testing.assert_allclose(x.numpy(), p + np.float32(-0.1) * g, rtol=1e-6)
+    assert str(w[0].message).startswith(
+        "This overload of add_ is deprecated:\n\tadd_(Number alpha, Tensor other)\n"
+        "Consider using one of the following signatures instead:\n"
+        "\tadd_(Tensor other, *, Number alpha = 1)")
+    with pytest.warns(UserWarning) as w:
+        r = torch.sub(_t(p), 2, _t(g))
+    np.testing.assert_allclose(r.numpy(), p - 2 * g)
+    assert "\tsub(Tensor input, Number alpha, Tensor other, *, Tensor out = None)\n" \
+        in str(w[0].message)
+    with pytest.warns(UserWarning):
+        out = torch.empty(3)
+        r = torch.add(_t(p), 2, _t(g), out=out)
+    assert r is out
+    np.testing.assert_allclose(out.numpy(), p + 2 * g)
+    with pytest.warns(UserWarning):
+        # (torch 2.13: a number for other too; x + 2 * 0.5)
+        np.testing.assert_allclose(torch.add(_t(p), 2, 0.5).numpy(), p + 1.0)
+        np.testing.assert_allclose(_t(p).sub(2, _t(g)).numpy(), p - 2 * g)
+
+
+def test_deprecated_warns_once_a_process():
+    import gpujit.ops.deprecated_signatures as ds
+    saved = list(ds._warned)
+    ds._warned.clear()
+    try:
+        x = _t([1.0, 2.0])
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            x.add_(2, x)
+            x.addcmul_(0.5, x, x)
+            torch.addmm(0.5, _t(np.eye(2)), _t(np.eye(2)), _t(np.eye(2)))
+        assert len(w) == 1 and "add_" in str(w[0].message)
+    finally:
+        ds._warned[:] = saved or [True]
+
+
+def test_deprecated_addcmul_addcdiv_old_adam(warn_always):
+    # an Adam step as pre-1.5 optimizer code wrote it
+    rng = np.random.default_rng(0)
+    p0, g = rng.standard_normal(5).astype(np.float32), rng.standard_normal(5).astype(np.float32)
+    p, m, v = _t(p0), torch.zeros(5), torch.zeros(5)
+    with pytest.warns(UserWarning):
+        m.mul_(0.9).add_(1 - 0.9, _t(g))
+        v.mul_(0.999).addcmul_(1 - 0.999, _t(g), _t(g))
+        denom = v.sqrt().add_(1e-8)
+        p.addcdiv_(-0.01, m, denom)
+    m_ref = np.float32(0.1) * g
+    v_ref = np.float32(0.001) * g * g
+    np.testing.assert_allclose(m.numpy(), m_ref, rtol=1e-5)
+    np.testing.assert_allclose(v.numpy(), v_ref, rtol=1e-5)
+    np.testing.assert_allclose(p.numpy(), p0 - 0.01 * m_ref / (np.sqrt(v_ref) + 1e-8),
+                               rtol=1e-5)
+    with pytest.warns(UserWarning):
+        r = torch.addcmul(_t(p0), 0.5, _t(g), _t(g))
+        np.testing.assert_allclose(r.numpy(), p0 + 0.5 * g * g, rtol=1e-6)
+        r = _t(p0).addcdiv(2, _t(g), _t([2.0] * 5))
+        np.testing.assert_allclose(r.numpy(), p0 + g, rtol=1e-6)
+
+
+def test_deprecated_beta_alpha_forms(warn_always):
+    M = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    a = np.array([[1.0, 0.0], [1.0, 1.0]], np.float32)
+    v = np.array([1.0, -1.0], np.float32)
+    with pytest.warns(UserWarning) as w:
+        r = torch.addmm(0.5, _t(M), 2.0, _t(a), _t(M))
+    np.testing.assert_allclose(r.numpy(), 0.5 * M + 2 * a @ M)
+    assert str(w[0].message).endswith(
+        "\taddmm(Tensor input, Tensor mat1, Tensor mat2, *, Number beta = 1, Number alpha = 1,"
+        " Tensor out = None)\n\taddmm(Tensor input, Tensor mat1, Tensor mat2, torch.dtype "
+        "out_dtype, *, Number beta = 1, Number alpha = 1, Tensor out = None)")
+    with pytest.warns(UserWarning):
+        np.testing.assert_allclose(torch.addmm(0.5, _t(M), _t(a), _t(M)).numpy(),
+                                   0.5 * M + a @ M)
+        x = _t(M)
+        assert x.addmm_(0.5, 2.0, _t(a), _t(a)) is x
+        np.testing.assert_allclose(x.numpy(), 0.5 * M + 2 * a @ a)
+        np.testing.assert_allclose(torch.addmv(0.5, _t(v), 2.0, _t(M), _t(v)).numpy(),
+                                   0.5 * v + 2 * M @ v)
+        np.testing.assert_allclose(torch.addr(0.5, _t(M), _t(v), _t(v)).numpy(),
+                                   0.5 * M + np.outer(v, v))
+        B = np.stack([M, a])
+        np.testing.assert_allclose(torch.baddbmm(0.5, _t(B), 2.0, _t(B), _t(B)).numpy(),
+                                   0.5 * B + 2 * B @ B, rtol=1e-6)
+        np.testing.assert_allclose(torch.addbmm(0.5, _t(M), _t(B), _t(B)).numpy(),
+                                   0.5 * M + (B @ B).sum(0), rtol=1e-6)
+
+
+def test_subtract_rsub_positional_alpha_no_warning():
+    x = _t([3.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(torch.subtract(x, 2, 0.5).numpy(), [2.0, 0.0])
+        np.testing.assert_array_equal(torch.rsub(x, 2, 0.5).numpy(), [0.5, 1.5])
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.add(x, x, x),
+    lambda x: torch.subtract(x, x, 2),
+    lambda x: torch.rsub(x, x, 2),
+    lambda x: x.addcmul(2, x, x, x),
+    lambda x: torch.addmm("a", x, x, x),
+])
+def test_other_calls_still_refused(call):
+    with pytest.raises(TypeError):
+        call(_t(np.eye(2)))
