@@ -161,3 +161,88 @@ def test_subtract_rsub_positional_alpha_no_warning():
 def test_other_calls_still_refused(call):
     with pytest.raises(TypeError):
         call(_t(np.eye(2)))
+
+
+# ---------------------------------------------------------------- optimizers (item 3)
+
+def test_load_state_dict_shares_state_tensors_as_torch():
+    # torch 2.13's load_state_dict casts with Tensor.to: a tensor already of the
+    # parameter's dtype / device is taken as it is (shared with the other optimizer)
+    p, q = torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(3))
+    o = torch.optim.Adam([p], lr=0.1)
+    p.grad = torch.ones(3)
+    o.step()
+    o2 = torch.optim.Adam([q], lr=0.1)
+    o2.load_state_dict(o.state_dict())
+    assert o2.state[q]["exp_avg"] is o.state[p]["exp_avg"]
+    assert o2.state[q]["step"] is o.state[p]["step"]
+    o.state[p]["exp_avg"].mul_(2)                     # mutate one, read the other
+    np.testing.assert_allclose(o2.state[q]["exp_avg"].numpy(), [0.2] * 3, rtol=1e-6)
+    # another dtype: a converted copy
+    r = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+    o3 = torch.optim.Adam([r])
+    o3.load_state_dict(o.state_dict())
+    assert o3.state[r]["exp_avg"].dtype == torch.float64
+    assert o3.state[r]["step"] is o.state[p]["step"]   # ('step' stays as saved)
+    q.grad = torch.ones(3)
+    o2.step()                                           # steps on the loaded values
+    np.testing.assert_allclose(o2.state[q]["exp_avg"].numpy(), [0.28] * 3, rtol=1e-6)
+    assert float(o2.state[q]["step"]) == 2.0
+
+
+def _swap_setup():
+    w = torch.nn.Parameter(torch.tensor([1.0, 2.0, 3.0]))
+    b = torch.nn.Parameter(torch.tensor([0.5]))
+    opt = torch.optim.Adam([{"params": [w]}, {"params": [b], "lr": 0.01}], lr=0.1)
+    w.grad, b.grad = torch.tensor([0.1, -0.2, 0.3]), torch.tensor([1.0])
+    opt.step()
+    sd = opt.state_dict()
+    osd = {"state": {k: {kk: vv.clone() for kk, vv in v.items()} for k, v in sd["state"].items()},
+           "param_groups": [dict(g) for g in sd["param_groups"]]}
+    osd["param_groups"][0]["lr"] = 0.5
+    return w, b, opt, osd
+
+
+def test_swap_in_optimizer_params_and_state():
+    # expected values: torch 2.13's on the same program
+    w, b, opt, osd = _swap_setup()
+    w2 = torch.nn.Parameter(torch.tensor([10.0, 20.0, 30.0]))
+    b2 = torch.nn.Parameter(torch.tensor([5.0]))
+    w2.grad, b2.grad = torch.ones(3), torch.tensor([-1.0])
+    ea = osd["state"][0]["exp_avg"]
+    with torch.optim.swap_in_optimizer_params_and_state(opt, {"w": w2, "b": b2}, osd):
+        assert opt.param_groups[0]["params"][0] is w2 and opt.param_groups[0]["lr"] == 0.5
+        opt.step()
+        # in-place state updates reach the given state's tensors, at once
+        np.testing.assert_allclose(ea.numpy(), [0.109, 0.082, 0.127], rtol=1e-6)
+    np.testing.assert_allclose(w2.detach().numpy(), [9.596456527709961, 19.700822830200195,
+                                                     29.547382354736328], rtol=1e-6)
+    np.testing.assert_allclose(b2.detach().numpy(), [5.000526428222656], rtol=1e-6)
+    assert osd["state"][0]["exp_avg"] is ea
+    np.testing.assert_allclose(osd["state"][0]["exp_avg_sq"].numpy(),
+                               [0.00100999, 0.00103996, 0.00108991], rtol=1e-5)
+    assert float(osd["state"][1]["step"]) == 2.0
+    # the live optimizer restored, its state untouched
+    assert opt.param_groups[0]["params"][0] is w and opt.param_groups[0]["lr"] == 0.1
+    np.testing.assert_allclose(opt.state[w]["exp_avg"].numpy(), [0.01, -0.02, 0.03], rtol=1e-6)
+    assert float(opt.state[w]["step"]) == 1.0
+    opt.step()
+    np.testing.assert_allclose(w.detach().numpy(), [0.8, 2.2, 2.8], rtol=1e-6)
+    np.testing.assert_allclose(b.detach().numpy(), [0.48], rtol=1e-6)
+    assert "swap_in_optimizer_params_and_state" in torch.optim.__all__
+
+
+def test_swap_in_refusals():
+    w, b, opt, osd = _swap_setup()
+    w2 = torch.nn.Parameter(torch.ones(3))
+    swap = torch.optim.swap_in_optimizer_params_and_state
+    with pytest.raises(RuntimeError, match="requires initialized optimizer state"):
+        with swap(torch.optim.SGD([w], lr=0.1), {"w": w2}, osd):
+            pass
+    with pytest.raises(RuntimeError, match="different number of parameter groups"):
+        with swap(opt, {"w": w2}, {"state": {}, "param_groups": [{"params": [0]}]}):
+            pass
+    with pytest.raises(RuntimeError, match="to match optimizer.param_groups ordering"):
+        with swap(opt, {"w": w2}, osd):
+            pass
+    assert opt.param_groups[0]["params"][0] is w
