@@ -246,3 +246,56 @@ def test_swap_in_refusals():
         with swap(opt, {"w": w2}, osd):
             pass
     assert opt.param_groups[0]["params"][0] is w
+
+
+# ------------------------------------------- arguments of a type torch's parser refuses
+
+@pytest.mark.parametrize("call, msg", [
+    # (torch 2.13's words; gpujit's Python bodies leaked "'<' not supported between
+    # instances of 'str' and 'int'", "unsupported operand type(s) for +", shape errors)
+    (lambda x: torch.pdist(x, "2"), "pdist(): argument 'p' (position 2) must be float, not str"),
+    (lambda x: torch.pdist(x, p="2"), "pdist(): argument 'p' must be float, not str"),
+    (lambda x: torch.pdist(x, 2, 3),
+     "pdist() takes from 1 to 2 positional arguments but 3 were given"),
+    (lambda x: torch.margin_ranking_loss(x, x, x, "2"),
+     "margin_ranking_loss(): argument 'margin' (position 4) must be float, not str"),
+    (lambda x: torch.cosine_embedding_loss(x, x, x, "2"),
+     "cosine_embedding_loss(): argument 'margin' (position 4) must be float, not str"),
+    (lambda x: torch.conv_tbc(x, "2", x),
+     "conv_tbc(): argument 'weight' (position 2) must be Tensor, not str"),
+    (lambda x: torch.hinge_embedding_loss(x, "2"),
+     "hinge_embedding_loss(): argument 'target' (position 2) must be Tensor, not str"),
+    (lambda x: torch.embedding_bag(x, "a", x),
+     "embedding_bag(): argument 'indices' (position 2) must be Tensor, not str"),
+    (lambda x: torch.rms_norm(x, [4], eps="a"), "rms_norm(): argument 'eps' must be float, not str"),
+    (lambda x: torch.channel_shuffle(x, 2.5),
+     "channel_shuffle(): argument 'groups' (position 2) must be int, not float"),
+    (lambda x: torch.ctc_loss(x, x, [1], "a"),
+     "ctc_loss() received an invalid combination of arguments - got (Tensor, Tensor, list, str)"),
+])
+def test_python_level_functions_refuse_as_torch(call, msg):
+    with pytest.raises(TypeError) as e:
+        call(torch.ones(3, 4))
+    assert str(e.value).startswith(msg), str(e.value)
+
+
+def test_python_level_functions_still_work_and_keep_their_errors():
+    x = torch.from_numpy(np.array([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]], np.float32))
+    np.testing.assert_allclose(torch.pdist(x).numpy(), [5.0, 10.0, 5.0], rtol=1e-6)
+    np.testing.assert_allclose(torch.pdist(x, 1).numpy(), [7.0, 14.0, 7.0], rtol=1e-6)
+    with pytest.raises(RuntimeError, match="pdist only supports 2D tensors"):
+        torch.pdist(torch.ones(3))
+    assert torch.pdist.__wrapped__ is not None
+
+
+def test_small_fidelity_fixes():
+    # torch.conj_physical_ at top level; index_fill's 2-d index a RuntimeError (torch's
+    # words); ormqr of a vector torch's rank error, not an IndexError from the body
+    x = torch.ones(2)
+    assert torch.conj_physical_(x) is x
+    with pytest.raises(RuntimeError, match="^Index has to be a vector/scalar$"):
+        torch.ones(3, 4).index_fill(1, torch.zeros(2, 2, dtype=torch.int64), 2.0)
+    with pytest.raises(RuntimeError, match="torch.ormqr: input must have at least 2 dimensions"):
+        torch.ormqr(x, x, x)
+    with pytest.raises(RuntimeError, match="torch.ormqr: other must have at least 2 dimensions"):
+        torch.ormqr(torch.ones(3, 2), torch.ones(2), torch.ones(3))
