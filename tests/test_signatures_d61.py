@@ -299,3 +299,16 @@ def test_small_fidelity_fixes():
         torch.ormqr(x, x, x)
     with pytest.raises(RuntimeError, match="torch.ormqr: other must have at least 2 dimensions"):
         torch.ormqr(torch.ones(3, 2), torch.ones(2), torch.ones(3))
+
+
+@pytest.mark.parametrize("src, name", [("2", "str"), ([1.5, 2.5, 3.5], "list"),
+                                       (np.ones(3), "numpy.ndarray")])
+def test_copy_refuses_what_is_no_tensor_or_number(src, name):
+    # (gpujit took them through np.asarray(v, int64): x.copy_([1.5, 2.5, 3.5]) wrote 1, 2, 3)
+    x = torch.zeros(3)
+    with pytest.raises(TypeError, match=f"^copy_\\(\\): argument '\\w+' \\(position 1\\) must "
+                                        f"be Tensor, not {name}$"):
+        x.copy_(src)
+    assert x.tolist() == [0.0, 0.0, 0.0]
+    assert x.copy_(2.5).tolist() == [2.5] * 3 and x.copy_(np.float32(1.5)).tolist() == [1.5] * 3
+    assert x.copy_(True).tolist() == [1.0] * 3
