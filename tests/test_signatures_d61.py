@@ -312,3 +312,28 @@ def test_copy_refuses_what_is_no_tensor_or_number(src, name):
     assert x.tolist() == [0.0, 0.0, 0.0]
     assert x.copy_(2.5).tolist() == [2.5] * 3 and x.copy_(np.float32(1.5)).tolist() == [1.5] * 3
     assert x.copy_(True).tolist() == [1.0] * 3
+
+
+def test_norm_out():
+    # (gpujit refused out=: "norm(): out= is not supported by gpujit")
+    x = _t([[3.0, 4.0], [6.0, 8.0]])
+    o = torch.empty(0)
+    assert torch.norm(x, out=o) is o
+    np.testing.assert_allclose(o.numpy(), np.sqrt(125.0), rtol=1e-6)
+    o = torch.empty(0)
+    assert torch.norm(x, 1, dim=0, out=o) is o and o.tolist() == [9.0, 12.0]
+    o = torch.empty(0)
+    torch.norm(x, "nuc", out=o)
+    np.testing.assert_allclose(o.numpy(), np.linalg.norm(x.numpy(), "nuc"), rtol=1e-5)
+
+
+def test_out_resize_warning_from_code_run_by_eval():
+    # code run by exec / eval under globals with no __name__: the warning was dropped
+    # (warnings.warn_explicit(module=None)); torch 2.13 shows it
+    x = torch.ones(2, 2)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        r = eval("torch.add(x, x, out=o)", {"torch": torch, "x": x, "o": torch.zeros(3)})
+    assert r.shape == (2, 2)
+    assert [str(m.message)[:56] for m in w] == [
+        "An output with one or more elements was resized since it"]

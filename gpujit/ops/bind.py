@@ -244,11 +244,13 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
     from .entry_codegen import operator_entry, invert_entry
     functions = registry.public_bindings("function")
     methods = registry.public_bindings("method")
+    from .deprecated_signatures import FORMS, with_deprecated, fallback_for
     for name, fn in functions.items():
         ovs = registry._PUBLIC["function"][name]
-        # torch.div(a, b, out=o): PyTorch's .out overloads (out_variants.py)
-        namespace[name] = with_out(name, fn, ovs) if any(python_out(d) for d in ovs) \
-            else fn
+        # torch.div(a, b, out=o): PyTorch's .out overloads (out_variants.py); torch's
+        # deprecated forms (torch.add(x, 2, y)) on its failure path
+        namespace[name] = with_out(name, fn, ovs, fallback_for(name, namespace)) \
+            if any(python_out(d) for d in ovs) else fn
         if all(_factory_binding(d) for d in ovs):
             namespace[name] = _with_requires_grad(name, namespace[name])
     own = set(vars(tensor_cls))
@@ -297,10 +299,10 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
     for name in TOPLEVEL_INPLACE:
         if name not in namespace and hasattr(tensor_cls, name):
             namespace[name] = _method_as_function(name)
-    # torch's deprecated Scalar-first forms (p.add_(-lr, g), torch.addmm(beta, M, a, b))
-    from .deprecated_signatures import FORMS, with_deprecated
+    # torch's deprecated Scalar-first forms (p.add_(-lr, g), torch.addmm(beta, M, a, b)):
+    # a function without out= (with_out's fallback has the others) and the methods wrapped
     for base in FORMS:
-        if base in namespace:
+        if base in namespace and not hasattr(namespace[base], "__wrapped__"):
             namespace[base] = with_deprecated(base, namespace[base], False)
         for name in (base, base + "_"):
             # (add / sub: their `*_a` slow path, numpy_aliases.call_renamed, takes the forms)

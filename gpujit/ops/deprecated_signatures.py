@@ -12,7 +12,7 @@ import numpy as np
 
 from . import registry as _reg
 
-__all__ = ["FORMS", "with_deprecated", "renamed_call", "NO_CALL"]
+__all__ = ["FORMS", "with_deprecated", "renamed_call", "fallback_for", "NO_CALL"]
 
 _ALPHA = ("self", "alpha", "other")
 _VALUE = ("self", "value", "tensor1", "tensor2")
@@ -143,6 +143,14 @@ def renamed_call(op, plain, method, values, kw, extra):
                 type(v) is type(a.default) and v == a.default))):
             named[a.name] = v
     return _call(name, plain, method, tuple(pos) + tuple(extra), named)
+
+
+def fallback_for(name, namespace):
+    """out_variants.with_out's fallback for torch.<name> (None where it has no deprecated
+    form): the call under one, through the bound function namespace[name]."""
+    if name not in FORMS:
+        return None
+    return lambda args, kwargs: _call(name, namespace[name], False, args, kwargs)
 
 
 def with_deprecated(name, fn, method):
