@@ -337,3 +337,17 @@ def test_out_resize_warning_from_code_run_by_eval():
     assert r.shape == (2, 2)
     assert [str(m.message)[:56] for m in w] == [
         "An output with one or more elements was resized since it"]
+
+
+def test_linspace_logspace_out_of_as_many_elements_keeps_its_shape():
+    # torch 2.13 (as its arange): out of 4 elements, shape (2, 2), stays (2, 2)
+    o = torch.zeros(2, 2)
+    assert torch.linspace(0, 1, 4, out=o) is o and tuple(o.shape) == (2, 2)
+    np.testing.assert_allclose(o.numpy().ravel(), [0, 1 / 3, 2 / 3, 1], rtol=1e-6)
+    o = torch.zeros(2, 2)
+    torch.logspace(0, 1, 4, out=o)
+    assert tuple(o.shape) == (2, 2)
+    np.testing.assert_allclose(o.numpy().ravel(), 10 ** np.linspace(0, 1, 4), rtol=1e-6)
+    o = torch.zeros(2, 2)
+    torch.linspace(0, 1, 3, out=o)              # (other sizes: resized)
+    assert tuple(o.shape) == (3,)
