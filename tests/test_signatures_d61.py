@@ -351,3 +351,13 @@ def test_linspace_logspace_out_of_as_many_elements_keeps_its_shape():
     o = torch.zeros(2, 2)
     torch.linspace(0, 1, 3, out=o)              # (other sizes: resized)
     assert tuple(o.shape) == (3,)
+
+
+def test_tensordot_int_dims_error_names_negative_dims():
+    # torch 2.13's tensordot(a, b, n) contracts a's dims range(-n, 0): its error says -2
+    x = torch.ones(2, 3, 4)
+    with pytest.raises(RuntimeError, match="^contracted dimensions need to match, but first "
+                                           "has size 3 in dim -2 and second has size 2 in dim 0$"):
+        torch.tensordot(x, x, dims=2)
+    r = torch.tensordot(torch.ones(2, 3, 4), torch.ones(3, 4, 5), 2)
+    assert tuple(r.shape) == (2, 5) and r.tolist()[0][0] == 12.0
