@@ -91,11 +91,13 @@ def warn_at_user_frame(msg, category=UserWarning):
     """warnings.warn(msg, category) attributed to the user's line (or to the line of
     gpujit's counterpart of torch/__init__.py that converted a tensor, as PyTorch's)."""
     f = user_frame(stop_at_top_level=True)
+    # (module as warnings.warn names it: "<string>" for code run by exec / eval under
+    # globals with no __name__, whose warning warn_explicit(module=None) dropped)
     if f is None:
         warnings.warn(msg, category, stacklevel=2)
     else:
         warnings.warn_explicit(msg, category, f.f_code.co_filename, f.f_lineno,
-                               module=f.f_globals.get("__name__"),
+                               module=f.f_globals.get("__name__", "<string>"),
                                registry=f.f_globals.setdefault("__warningregistry__", {}))
 
 
@@ -107,5 +109,5 @@ def warn_if_user_called(msg, frame, category=UserWarning):
     if fn != _DEMO and (fn.startswith(_PKG_DIR) or fn.startswith(("<gpujit", "<frozen"))):
         return
     warnings.warn_explicit(msg, category, fn, frame.f_lineno,
-                           module=frame.f_globals.get("__name__"),
+                           module=frame.f_globals.get("__name__", "<string>"),
                            registry=frame.f_globals.setdefault("__warningregistry__", {}))

@@ -1084,7 +1084,10 @@ def test_sgd_sparse_momentum_state_dict_round_trip_and_mixed_group():
     e2, opt2 = _sgd_momentum_run(torch, steps=0)
     with torch.no_grad():
         e2.weight.copy_(e.weight)
-    opt2.load_state_dict(opt.state_dict())
+    # (a copy: torch's load_state_dict shares the state tensors, so stepping both
+    # optimizers would move one momentum buffer twice; d61)
+    import copy
+    opt2.load_state_dict(copy.deepcopy(opt.state_dict()))
     for o, m in ((opt, e), (opt2, e2)):
         o.zero_grad()
         (m(torch.tensor([1, 2, 1])) ** 2).sum().backward()

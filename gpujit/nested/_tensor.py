@@ -77,7 +77,7 @@ def _warn_prototype():
         warnings.warn(_PROTOTYPE, UserWarning, stacklevel=3)
         return
     warnings.warn_explicit(_PROTOTYPE, UserWarning, frame.f_code.co_filename, frame.f_lineno,
-                           module=frame.f_globals.get("__name__"),
+                           module=frame.f_globals.get("__name__", "<string>"),
                            registry=frame.f_globals.setdefault("__warningregistry__", {}))
 
 

@@ -72,7 +72,8 @@ def _takes_one_int(ovs, sized_op):
 TOPLEVEL_INPLACE = (
     "abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_",
     "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "celu_", "clamp_",
-    "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "detach_", "erf_",
+    "clamp_max_", "clamp_min_", "clip_", "conj_physical_", "cos_", "cosh_", "deg2rad_",
+    "detach_", "erf_",
     "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_", "i0_",
     "lcm_", "ldexp_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_",
     "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "selu_",
@@ -243,11 +244,13 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
     from .entry_codegen import operator_entry, invert_entry
     functions = registry.public_bindings("function")
     methods = registry.public_bindings("method")
+    from .deprecated_signatures import FORMS, with_deprecated, fallback_for
     for name, fn in functions.items():
         ovs = registry._PUBLIC["function"][name]
-        # torch.div(a, b, out=o): PyTorch's .out overloads (out_variants.py)
-        namespace[name] = with_out(name, fn, ovs) if any(python_out(d) for d in ovs) \
-            else fn
+        # torch.div(a, b, out=o): PyTorch's .out overloads (out_variants.py); torch's
+        # deprecated forms (torch.add(x, 2, y)) on its failure path
+        namespace[name] = with_out(name, fn, ovs, fallback_for(name, namespace)) \
+            if any(python_out(d) for d in ovs) else fn
         if all(_factory_binding(d) for d in ovs):
             namespace[name] = _with_requires_grad(name, namespace[name])
     own = set(vars(tensor_cls))
@@ -296,3 +299,13 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
     for name in TOPLEVEL_INPLACE:
         if name not in namespace and hasattr(tensor_cls, name):
             namespace[name] = _method_as_function(name)
+    # torch's deprecated Scalar-first forms (p.add_(-lr, g), torch.addmm(beta, M, a, b)):
+    # a function without out= (with_out's fallback has the others) and the methods wrapped
+    for base in FORMS:
+        if base in namespace and not hasattr(namespace[base], "__wrapped__"):
+            namespace[base] = with_deprecated(base, namespace[base], False)
+        for name in (base, base + "_"):
+            # (add / sub: their `*_a` slow path, numpy_aliases.call_renamed, takes the forms)
+            code = getattr(vars(tensor_cls).get(name), "__code__", None)
+            if name in vars(tensor_cls) and "_a" not in getattr(code, "co_varnames", ()):
+                setattr(tensor_cls, name, with_deprecated(name, vars(tensor_cls)[name], True))

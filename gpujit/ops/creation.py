@@ -155,8 +155,10 @@ def _finish(t, requires_grad, out=None, name=None):
         from ..autograd.grad_mode import no_grad
         from .out_variants import resize_output
         with no_grad():     # (one write of out, one version, as PyTorch's)
-            if name in ("arange", "range") and out._data.size == t._data.size:
-                # (RangeFactories: an out of as many elements keeps its shape)
+            if name in ("arange", "range", "linspace", "logspace") and \
+                    out._data.size == t._data.size:
+                # (RangeFactories, linspace / logspace: an out of as many elements keeps
+                # its shape)
                 if out._data.shape != t._data.shape:
                     t = t.reshape(tuple(out._data.shape))
             elif out._data.shape != t._data.shape:    # (raw sizes: a trace records none)

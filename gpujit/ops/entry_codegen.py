@@ -527,7 +527,11 @@ def _gen_generic(op, fname, consts, hook=None):
                 L.append("        if _e is None: raise")
                 L.append("        raise _e from None")
             elif n in op.number_operands:
-                L.append(f"    a_{n} = _unwrap_for({n}, dev) if isinstance({n}, _T) else {n}")
+                # (a number as it is; anything else PyTorch's TypeError: x.copy_("2") and
+                # x.copy_([1.5, 2]) went into the body, np.asarray(v, int64))
+                L.append(f"    a_{n} = _unwrap_for({n}, dev) if isinstance({n}, _T) else "
+                         f"{n} if {n}.__class__ in _PYN else _refused(_op, {names.index(n)}, "
+                         f"({', '.join(names)}{',' if len(names) == 1 else ''}))")
             else:       # (a Python number: PyTorch's TypeError; ops/number_operands.py)
                 L.append(f"    a_{n} = _unwrap_for({n}, dev) if isinstance({n}, _T) else "
                          f"_refused(_op, {names.index(n)}, "

@@ -175,9 +175,11 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     registry ops: differentiable, eager)."""
     import gpujit as g
     tensor_args("ormqr", "input input2 input3", input, tau, other)   # (PyTorch's names)
+    # (the ranks first, in torch 2.13's words: other.shape[-2] of a vector was an IndexError)
+    for name, t in (("input", input), ("other", other)):
+        if t.dim() < 2:
+            raise RuntimeError(f"torch.ormqr: {name} must have at least 2 dimensions.")
     mn = other.shape[-2] if left else other.shape[-1]
-    if input.dim() < 2 or other.dim() < 2:
-        raise RuntimeError("torch.ormqr: input and other must have at least 2 dimensions.")
     if input.shape[-2] != mn:
         side = "-2" if left else "-1"
         raise RuntimeError(f"torch.ormqr: other.shape[{side}] must be equal to "

@@ -265,19 +265,24 @@ def linalg_matrix_norm(xp, self, ord="fro", dim=(-2, -1), keepdim=False, dtype=N
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     """gpujit.norm / Tensor.norm, as torch.norm: vector norms (p a number, 'fro' over at
-    most two dims) through linalg_vector_norm, 'nuc' through linalg_matrix_norm."""
-    if out is not None:
-        raise TypeError("norm(): out= is not supported by gpujit")
+    most two dims) through linalg_vector_norm, 'nuc' through linalg_matrix_norm; out= as
+    torch's, passed on to them (gpujit.linalg's, which take it)."""
     _dim = [dim] if isinstance(dim, (int, np.integer)) else dim
+    if out is not None:
+        from .. import linalg as _la
+        vector, matrix = _la.vector_norm, _la.matrix_norm
+        kw = {"dtype": dtype, "out": out}
+    else:
+        vector = OPS["aten::linalg_vector_norm"].public
+        matrix = OPS["aten::linalg_matrix_norm.str_ord"].public
+        kw = {"dtype": dtype}
     if isinstance(p, str):
         if p == "fro" and (_dim is None or len(_dim) <= 2):
-            return OPS["aten::linalg_vector_norm"].public(input, 2, _dim, keepdim, dtype=dtype)
+            return vector(input, 2, _dim, keepdim, **kw)
         if _dim is None:
             _dim = list(range(input.ndim))
-        return OPS["aten::linalg_matrix_norm.str_ord"].public(input, p, _dim, keepdim,
-                                                              dtype=dtype)
-    return OPS["aten::linalg_vector_norm"].public(input, 2.0 if p is None else p, _dim,
-                                                  keepdim, dtype=dtype)
+        return matrix(input, p, _dim, keepdim, **kw)
+    return vector(input, 2.0 if p is None else p, _dim, keepdim, **kw)
 
 
 PUBLIC["norm"] = norm

@@ -86,14 +86,15 @@ def _tensordot_rule(sa, sb, da, db, ta, tb):
         raise RuntimeError("both inputs should have same dtype")
     if len(da) != len(db):
         raise RuntimeError("both dimension lists should have same length")
+    given = list(zip(da, db))       # (the error names the dims as given: tensordot(x, y, 2)'s -2)
     da = [wrap_dim(d, len(sa)) for d in da]
     db = [wrap_dim(d, len(sb)) for d in db]
-    for x, y in zip(da, db):
+    for (x, y), (gx, gy) in zip(zip(da, db), given):
         # (a size-1 dim contracted with a bigger one: PyTorch sums the other side's dim)
         if sa[x] != sb[y] and sa[x] is not None and sb[y] is not None and \
                 1 not in (sa[x], sb[y]):
             raise RuntimeError(f"contracted dimensions need to match, but first has size "
-                               f"{sa[x]} in dim {x} and second has size {sb[y]} in dim {y}")
+                               f"{sa[x]} in dim {gx} and second has size {sb[y]} in dim {gy}")
     shape = tuple(s for i, s in enumerate(sa) if i not in da) + \
         tuple(s for i, s in enumerate(sb) if i not in db)
     return da, db, shape
@@ -202,7 +203,9 @@ def _tensordot_dims(a, b, dims):
         raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
     if dims > min(a.dim(), b.dim()):
         raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
-    return list(range(a.dim() - dims, a.dim())), list(range(dims))
+    # (torch/functional.py's dims_a = range(-dims, 0): negative, as its errors and traces
+    # show them)
+    return list(range(-dims, 0)), list(range(dims))
 
 
 def tensordot_public(a, b, dims=2, out=None):

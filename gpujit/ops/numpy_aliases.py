@@ -138,6 +138,10 @@ def call_renamed(op, plain, method, values, kw, extra=()):
                 vals[i] = left.pop(al)
                 break
     if left or extra or any(v is NOT_GIVEN for v in vals):
+        from .deprecated_signatures import renamed_call, NO_CALL   # (x.add_(-lr, g))
+        r = renamed_call(op, plain, method, values, kw, extra)
+        if r is not NO_CALL:
+            return r
         raise _call_error(op, plain, method, values, kw, extra)
     pos, named = [], {}
     for i, (a, v) in enumerate(zip(args, vals)):

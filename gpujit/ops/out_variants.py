@@ -456,8 +456,11 @@ def resize_output(out, shape):
                                                 list(shape))
 
 
-def with_out(pyname, fn, ovs):
-    """The public function `pyname` (fn dispatches over overloads ovs) accepting `out=`."""
+def with_out(pyname, fn, ovs, fallback=None):
+    """The public function `pyname` (fn dispatches over overloads ovs) accepting `out=`;
+    fallback(args, kwargs), when given, answers a call that raised a TypeError (or
+    deprecated_signatures.NO_CALL: the error stands)."""
+    from .deprecated_signatures import NO_CALL as _NO_CALL
     from .overloads import match_overload
     from .numpy_aliases import renamed_kwargs, match_renamed, self_is_input, \
         self_keyword_error
@@ -467,43 +470,53 @@ def with_out(pyname, fn, ovs):
     twins = has_scalar_twins(pyname, False)
 
     def function(*args, out=None, **kwargs):
-        if kwargs and no_self and "self" in kwargs:
-            raise self_keyword_error(pyname, ovs, args, kwargs)
-        if out is None:
-            if len(ovs) > 1:        # (the dispatcher takes NumPy's names itself)
-                return fn(*args, **kwargs)
-            try:
-                return fn(*args, **kwargs)
-            except TypeError:
-                # torch.neg(input=x), torch.cumsum(x, axis=0): PyTorch's other names
-                # for the parameters (ops/numpy_aliases.py), renamed only now
-                kw = renamed_kwargs(ovs[0], False, len(args), kwargs) if kwargs else None
-                if kw is None:
-                    if twins and match_overload(ovs, args, kwargs) is None:
-                        # (PyTorch's parser names the invalid combination of its
-                        # signatures, Scalar overloads gpujit's op has not included)
-                        from .parser_errors import parser_error
-                        raise parser_error(pyname, ovs, args, kwargs, False, True) from None
-                    raise
-            return fn(*args, **kw)
-        # (among the overloads that take out=: torch.var(x, out=o) is var.correction's)
-        d = ovs[0] if len(ovs) == 1 else match_overload(with_outs, args, kwargs)
-        if kwargs and (d is None or (len(ovs) == 1 and match_overload(ovs, args, kwargs)
-                                     is None)):
-            r = match_renamed(with_outs, args, kwargs, False)
-            if r is not None:
-                d, kwargs = r
-        if d is None or not python_out(d):
-            return fn(*args, out=out, **kwargs)     # fn's own error names the call
-        k = len(d.schema.returns)
-        if k == 1:
-            return out_variant(d).public(*d.bind(args, kwargs), out)
-        if not isinstance(out, (tuple, list)) or len(out) != k:
-            raise TypeError(f"{pyname}(): argument 'out' must be tuple of {k} Tensors, "
-                            f"not {type(out).__name__}"
-                            + (f" of length {len(out)}" if isinstance(out, (tuple, list))
-                               else ""))
-        return out_variant(d).public(*d.bind(args, kwargs), *out)
+        try:
+            if kwargs and no_self and "self" in kwargs:
+                raise self_keyword_error(pyname, ovs, args, kwargs)
+            if out is None:
+                if len(ovs) > 1:        # (the dispatcher takes NumPy's names itself)
+                    return fn(*args, **kwargs)
+                try:
+                    return fn(*args, **kwargs)
+                except TypeError:
+                    # torch.neg(input=x), torch.cumsum(x, axis=0): PyTorch's other names
+                    # for the parameters (ops/numpy_aliases.py), renamed only now
+                    kw = renamed_kwargs(ovs[0], False, len(args), kwargs) if kwargs else None
+                    if kw is None:
+                        if twins and match_overload(ovs, args, kwargs) is None:
+                            # (PyTorch's parser names the invalid combination of its
+                            # signatures, Scalar overloads gpujit's op has not included)
+                            from .parser_errors import parser_error
+                            raise parser_error(pyname, ovs, args, kwargs, False, True) from None
+                        raise
+                return fn(*args, **kw)
+            # (among the overloads that take out=: torch.var(x, out=o) is var.correction's)
+            d = ovs[0] if len(ovs) == 1 else match_overload(with_outs, args, kwargs)
+            if kwargs and (d is None or (len(ovs) == 1 and match_overload(ovs, args, kwargs)
+                                         is None)):
+                r = match_renamed(with_outs, args, kwargs, False)
+                if r is not None:
+                    d, kwargs = r
+            if d is None or not python_out(d):
+                return fn(*args, out=out, **kwargs)     # fn's own error names the call
+            k = len(d.schema.returns)
+            if k == 1:
+                return out_variant(d).public(*d.bind(args, kwargs), out)
+            if not isinstance(out, (tuple, list)) or len(out) != k:
+                raise TypeError(f"{pyname}(): argument 'out' must be tuple of {k} Tensors, "
+                                f"not {type(out).__name__}"
+                                + (f" of length {len(out)}" if isinstance(out, (tuple, list))
+                                   else ""))
+            return out_variant(d).public(*d.bind(args, kwargs), *out)
+        except TypeError:
+            # (torch's deprecated forms, torch.add(x, 2, y): ops/deprecated_signatures.py;
+            # reached only by a call the signatures refused, in this frame)
+            if fallback is None:
+                raise
+            r = fallback(args, kwargs if out is None else dict(kwargs, out=out))
+            if r is _NO_CALL:
+                raise
+            return r
 
     function.__name__ = function.__qualname__ = pyname
     function.__doc__ = fn.__doc__

@@ -123,7 +123,10 @@ def _match(ovs, args, kwargs, loose):
         names = {p.name: p for p in params}
         for k, v in kwargs.items():
             p = names.get(k)
-            if p is None or k in given or not _value_matches(p.type, v, loose):
+            # (a number by keyword too: torch.div(x, other=2), x.div(other=2))
+            if p is None or k in given or not (_value_matches(p.type, v, loose) or (
+                    k in numbers and isinstance(v, (int, float, complex, np.number))
+                    and not p.type.is_list)):
                 ok = False
                 break
             given.add(k)

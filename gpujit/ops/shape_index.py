@@ -362,7 +362,8 @@ def _index_fill_rule(name, self_shape, dim, idx_shape, idx_dt):
     _check_index_dtype(name.rstrip("_") + "_", idx_dt, exc=IndexError,   # (PyTorch's words)
                        end=".")
     if len(idx_shape) > 1:
-        raise IndexError(f"{name}(): Index has to be a vector/scalar")
+        # (torch 2.13: a RuntimeError in these words, no op name; x.index_fill(1, i2d, v))
+        raise RuntimeError("Index has to be a vector/scalar")
     return wrap_dim(dim, len(self_shape))
 
 

@@ -10,10 +10,11 @@ from .lbfgs import LBFGS  # noqa: F401
 from .adafactor import Adafactor  # noqa: F401
 from .muon import Muon  # noqa: F401
 from .sparse_adam import SparseAdam  # noqa: F401
+from ._stateless import swap_in_optimizer_params_and_state  # noqa: F401
 from . import lr_scheduler  # noqa: F401
 from . import swa_utils  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "NAdam",
            "RAdam", "ASGD", "Rprop", "RMSprop", "LBFGS", "Adafactor", "Muon", "SparseAdam",
            "lr_scheduler",
-           "swa_utils"]
+           "swa_utils", "swap_in_optimizer_params_and_state"]

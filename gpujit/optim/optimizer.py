@@ -99,6 +99,13 @@ def _copy_tensor(t, dtype=None, dev=None):
     return _wrap(a, dtype, dev)
 
 
+def _to(t, dtype=None, dev=None):
+    """t as dtype / device as torch's t.to(dtype, device): t itself where it already is."""
+    if (dtype is None or t._dtype is dtype) and (dev is None or t._device == dev):
+        return t
+    return _copy_tensor(t, dtype, dev)
+
+
 def scalar_dtype():
     """The dtype of the per-parameter scalars of the state ('step'...): float64 under a
     float64 default dtype, else float32 (torch's _get_scalar_dtype)."""
@@ -272,8 +279,11 @@ class Optimizer(OptimizerHooks):
 
     def load_state_dict(self, state_dict):
         """Load a state_dict() of an optimizer over parameters of the same group sizes.
-        State Tensors are copied, cast to their parameter's dtype and device ('step'
-        stays as saved)."""
+        State Tensors are cast to their parameter's dtype and device ('step' stays as
+        saved); one already of them is taken as it is, as torch's Tensor.to: the loading
+        optimizer shares it with the state dict (opt2.load_state_dict(opt.state_dict()):
+        opt2.state[q]['exp_avg'] is opt.state[p]['exp_avg'] until a step of opt2 moves it
+        into its own flat storage)."""
         state_dict = state_dict.copy()
         for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
             result = pre_hook(self, state_dict)
@@ -299,11 +309,11 @@ class Optimizer(OptimizerHooks):
             if isinstance(value, Tensor):
                 if key == "step":
                     if pid in on_device:
-                        return _copy_tensor(value, _dt.float32, param._device)
-                    return _copy_tensor(value)
+                        return _to(value, _dt.float32, param._device)
+                    return value
                 if param.is_floating_point():
-                    return _copy_tensor(value, param._dtype, param._device)
-                return _copy_tensor(value, dev=param._device)
+                    return _to(value, param._dtype, param._device)
+                return _to(value, dev=param._device)
             if isinstance(value, dict):
                 return {k: cast(param, k, v, pid) for k, v in value.items()}
             return copy.deepcopy(value)
