@@ -356,7 +356,7 @@ def test_gpujit_dump_entries_ignore_spaces_and_case_and_unknown_ones_warn(capsys
     monkeypatch.setenv("GPUJIT_DUMP", "kernel,graph")
     monkeypatch.setattr(_dump, "_warned", set())
     with pytest.warns(UserWarning, match=r"GPUJIT_DUMP: unknown entry 'kernel' \(known: "
-                                         r"ops, graph, code, fusion, kernels, recompile\)"):
+                                         r"ops, graph, code, fusion, kernels, recompile, names\)"):
         assert _dump.dump_flags() == {"kernel", "graph"}
     with warnings.catch_warnings():
         warnings.simplefilter("error")

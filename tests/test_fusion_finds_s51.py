@@ -145,7 +145,7 @@ def test_scripted_cfloat_and_cdouble_are_casts():
     """TorchScript scripts x.cfloat() / x.cdouble() as aten::to(x, 9 / 10, False, False,
     None) (torch 2.13's graph); gpujit refused them ("has no attribute or method")."""
     f = script("def f(x):\n    return x.cfloat() * 2, x.cdouble()\n", "f")
-    assert "aten::to(%x, %2, %3, %3, %5)" in str(f.graph)
+    assert "aten::to(%x.1, %2, %3, %3, %5)" in str(f.graph)      # (torch 2.13 prints %x.1)
     a, b = calls(f, gpujit.tensor([1.0, -2.0]))[-1]
     assert a.dtype == gpujit.complex64 and b.dtype == gpujit.complex128
     assert a.tolist() == [2 + 0j, -4 + 0j] and b.tolist() == [1 + 0j, -2 + 0j]

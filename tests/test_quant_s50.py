@@ -337,8 +337,9 @@ def test_prepare_convert_small_cnn():
     for _ in range(2):
         assert t(x).tolist() == y.tolist() and s(x).tolist() == y.tolist()
     g = _strip(t.conv.graph)
-    # (torch 2.13's `%self.5`: the third `self` of the one trace, displaced by later calls')
-    assert ('%_packed_params : __torch__.torch.classes.quantized.Conv2dPackedParamsBase = '
+    # (torch 2.13's `%self.5`: the third `self` of the one trace, displaced by later calls';
+    # `%_packed_params.1`: its name taken in the one trace, as torch's)
+    assert ('%_packed_params.1 : __torch__.torch.classes.quantized.Conv2dPackedParamsBase = '
             'prim::GetAttr[name="_packed_params"](%self.5)') in g
     assert "quantized::conv2d_relu(%" in g
     assert "QUInt8(2, 4, 4, 4, strides=[64, 1, 16, 4]" in g

@@ -348,14 +348,23 @@ class AliasDb:
         if not is_mutable_type(v.type):
             return False
         c = self._find(v)
-        if c is self.wildcard:
-            return True
+        return c is self.wildcard or c in self._returned_classes()
+
+    def _returned_classes(self) -> set:
         if self._returned is None:
             self._returned = set()
             for o in self.graph.outputs:
                 if is_mutable_type(o.type):
                     self._returned |= self._reach(o)
-        return c in self._returned
+        return self._returned
+
+    def is_returned(self, v) -> bool:
+        """May v be (or be inside) a value the graph returns? Unlike `escapes`, a wildcard
+        value (a module's attribute, an input) counts only where a returned value is a
+        wildcard too: TorchScript's mayContainAlias(v, graph outputs)."""
+        if not is_mutable_type(v.type):
+            return False
+        return self._find(v) in self._returned_classes()
 
     def writes_to(self, node) -> set:
         """The values node (or any node in its blocks) writes in place. An opaque call may

@@ -176,8 +176,8 @@ def _node_key(node):
 
 
 def _both_returned(node, earlier, aliases) -> bool:
-    return any(aliases.escapes(o) for o in node.outputs) and \
-        any(aliases.escapes(o) for o in earlier.outputs)
+    return any(aliases.is_returned(o) for o in node.outputs) and \
+        any(aliases.is_returned(o) for o in earlier.outputs)
 
 
 def _shareable(node, aliases, strict) -> bool:

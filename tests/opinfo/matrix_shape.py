@@ -459,7 +459,15 @@ RESIZE_AS_ = OpInfo(
     samples=[Sample(rand(2, 3), rand(3, 2)), Sample(rand(2, 3), rand(4)),
              *[Sample(rand(2, 3, dtype=d), rand(6, dtype=d)) for d in ALL_DTYPES]])
 
+# (c61: Tensor.set_(source) in traced / scripted code; self becomes a view of source)
+SET_SOURCE_TENSOR = OpInfo(
+    "aten::set_.source_Tensor", meta=False, ref=lambda x, src: src,
+    samples=[Sample(rand(2, 3), rand(4)), Sample(rand(3), rand(2, 2)), Sample(rand(0), rand(3)),
+             Sample(rand(3), rand()),
+             *[Sample(rand(2, dtype=d), rand(3, dtype=d)) for d in ALL_DTYPES]])
+
 OPINFOS = [DIAGONAL, DIAGONAL_BACKWARD, DIAG_EMBED, DIAG, DIAGFLAT, FILL_DIAGONAL_,
            TRIL_INDICES, TRIU_INDICES, KRON, ROT90, BLOCK_DIAG, MESHGRID, MESHGRID_INDEXING,
            CARTESIAN_PROD, TENSORDOT, CDIST, ADDMV, ADDR, CHAIN_MATMUL, VANDER, T_, TRANSPOSE_,
-           SQUEEZE_, SQUEEZE_DIM_, SQUEEZE_DIMS_, UNSQUEEZE_, RESIZE_, RESIZE_AS_]
+           SQUEEZE_, SQUEEZE_DIM_, SQUEEZE_DIMS_, UNSQUEEZE_, RESIZE_, RESIZE_AS_,
+           SET_SOURCE_TENSOR]
