@@ -147,3 +147,27 @@ def test_hinge_embedding_loss_keeps_an_integer_dtype():
     loss.backward()
     np.testing.assert_allclose(loss.item(), (0.3 + 1.7 + 0.0) / 3, rtol=1e-6)
     np.testing.assert_allclose(x.grad.numpy(), [1 / 3, -1 / 3, 0.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("call, want", [
+    (lambda x: torch.arctan2(x, "a"),
+     "arctan2(): argument 'other' (position 2) must be Tensor, not str"),
+    (lambda x: torch.matrix_power(torch.ones(2, 2), "a"),
+     "matrix_power(): argument 'n' (position 2) must be int, not str"),
+    (lambda x: torch.absolute(2),
+     "absolute(): argument 'input' (position 1) must be Tensor, not int"),
+    (lambda x: torch.subtract(x, "a"),
+     "subtract() received an invalid combination of arguments - got (Tensor, str), but "
+     "expected one of:\n"
+     " * (Tensor input, Tensor other, *, Number alpha = 1, Tensor out = None)\n"
+     " * (Tensor input, Number other, Number alpha = 1)\n"),
+    (lambda x: torch.multiply(x, "a"),
+     "multiply() received an invalid combination of arguments - got (Tensor, str), but "
+     "expected one of:\n"
+     " * (Tensor input, Tensor other, *, Tensor out = None)\n"
+     " * (Tensor input, Number other)\n"
+     "      didn't match because some of the arguments have invalid types: (Tensor, !str!)\n"),
+])
+def test_alias_functions_name_themselves(call, want):
+    assert _msg(lambda: call(torch.ones(2))) == want
+    assert torch.subtract(torch.ones(2), 2, 0.5).tolist() == [0.0, 0.0]
