@@ -118,7 +118,9 @@ def hinge_embedding_loss(input, target, margin: float = 1.0,
     neither)."""
     reduction = _reduction(size_average, reduce, reduction)
     zeros = _gpujit.zeros_like(input)
-    margin_clamp = (margin - input).clamp_min(0)
+    # (ATen's C++ margin - self, empty_like(self).fill_(margin).sub_(self): self's dtype,
+    # so an int64 input gives an int64 loss, margin truncated)
+    margin_clamp = _gpujit.empty_like(input).fill_(margin).sub_(input).clamp_min(0)
     output_margin = _gpujit.where(target != 1, margin_clamp, zeros)
     output_self = _gpujit.where(target != -1, input, zeros)
     return _reduce(output_margin + output_self, reduction)

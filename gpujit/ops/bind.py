@@ -262,6 +262,8 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
         if sized is not None:
             fn = _varargs(fn, sized.method_public, _takes_one_int(ovs, sized))
         setattr(tensor_cls, name, fn)
+    if "copy_" in vars(tensor_cls):
+        tensor_cls.copy_ = _copy_method(vars(tensor_cls)["copy_"])
     for name, fn in registry.EXTRA_METHODS.items():
         if name not in own:
             setattr(tensor_cls, name, fn)
@@ -309,3 +311,51 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
             code = getattr(vars(tensor_cls).get(name), "__code__", None)
             if name in vars(tensor_cls) and "_a" not in getattr(code, "co_varnames", ()):
                 setattr(tensor_cls, name, with_deprecated(name, vars(tensor_cls)[name], True))
+
+
+def _copy_method(plain):
+    """Tensor.copy_ as torch 2.13's hand-written binding (python_variable_methods.cpp):
+    `copy_(Tensor other, bool non_blocking=False)`, so x.copy_(other=y) works and
+    x.copy_(src=y) is refused, although the aten schema (scripted code) names it src."""
+    def copy_(self, *args, **kwargs):
+        if not kwargs and len(args) == 1:
+            try:        # (a `try` costs nothing until something is raised)
+                return plain(self, args[0])
+            except TypeError as e:
+                raise _renamed(e, False) from None
+        vals, kw = list(args), dict(kwargs)
+        for i, n in enumerate(("other", "non_blocking")):
+            if n in kw:
+                if i < len(args):
+                    raise TypeError(f"copy_() got multiple values for argument '{n}'")
+                vals.append(kw.pop(n))
+            elif i == len(vals) and n == "non_blocking" and len(vals) == 1:
+                vals.append(False)
+        if kw and not (set(kw) == {"src"} and len(vals) == 0):
+            raise TypeError(f"copy_() got an unexpected keyword argument '{next(iter(kw))}'")
+        if not vals:
+            if kw:      # (src=: torch's parser names the parameter its binding has)
+                raise TypeError('copy_() missing 1 required positional arguments: "other"')
+        if len(vals) != 2:
+            from .parser_errors import _typename
+            got = ", ".join(_typename(v) for v in args)
+            raise TypeError(f"copy_() received an invalid combination of arguments - got "
+                            f"({got}), but expected (Tensor other, bool non_blocking = False)")
+        try:
+            return plain(self, *vals)
+        except TypeError as e:
+            raise _renamed(e, "other" in kwargs) from None
+
+    def _renamed(e, keyword):
+        msg = str(e)
+        if "argument 'src' (position 1)" not in msg:
+            return e
+        where = "argument 'other'" + ("" if keyword else " (position 1)")
+        return TypeError(msg.replace("argument 'src' (position 1)", where))
+
+    copy_.__name__, copy_.__qualname__ = "copy_", "Tensor.copy_"
+    copy_.__doc__ = plain.__doc__
+    copy_.__wrapped__ = plain
+    if hasattr(plain, "op"):
+        copy_.op = plain.op
+    return copy_

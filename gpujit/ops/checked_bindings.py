@@ -57,6 +57,22 @@ CHECKED = {
                       "bool scale_grad_by_freq, int mode, bool sparse, Tensor? "
                       "per_sample_weights, bool include_last_offset, int? padding_idx) -> "
                       "(Tensor, Tensor, Tensor, Tensor)"],
+    "ormqr": ["ormqr(Tensor self, Tensor input2, Tensor input3, bool left=True, "
+              "bool transpose=False) -> Tensor"],
+    # (in the order torch's error lists them, not its schema order)
+    "gradient": ["gradient.array(Tensor self, *, int[] dim, int edge_order=1) -> Tensor[]",
+                 "gradient.scalararray(Tensor self, *, Scalar spacing, int[] dim, "
+                 "int edge_order=1) -> Tensor[]",
+                 "gradient.scalarint(Tensor self, *, Scalar? spacing=None, int? dim=None, "
+                 "int edge_order=1) -> Tensor[]",
+                 "gradient.scalarrayint(Tensor self, *, Scalar[] spacing, int? dim=None, "
+                 "int edge_order=1) -> Tensor[]",
+                 "gradient.scalarrayarray(Tensor self, *, Scalar[] spacing, int[] dim, "
+                 "int edge_order=1) -> Tensor[]",
+                 "gradient.tensorarrayint(Tensor self, *, Tensor[] spacing, int? dim=None, "
+                 "int edge_order=1) -> Tensor[]",
+                 "gradient.tensorarray(Tensor self, *, Tensor[] spacing, int[] dim, "
+                 "int edge_order=1) -> Tensor[]"],
     "rms_norm": ["rms_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, "
                  "float? eps=None) -> Tensor"],
 }

@@ -246,6 +246,20 @@ for _ov, _args in _GRAD_OVERLOADS:
     _declare_gradient(_ov, _args)
 
 
+def _spacing_ok(spacing, tensor):
+    """Does one of torch.gradient's signatures take spacing (None, a Scalar, a list of
+    Scalars or of Tensors)? A str ('2') was taken as a number by the arithmetic."""
+    def number(v):
+        return isinstance(v, numbers.Number) or (isinstance(v, tensor) and v.dim() == 0)
+    if spacing is None or number(spacing):
+        return True
+    if isinstance(spacing, (list, tuple)):
+        if any(isinstance(v, tensor) for v in spacing):     # (then a tuple of Tensors)
+            return all(isinstance(v, tensor) for v in spacing)
+        return all(number(v) for v in spacing)
+    return False
+
+
 def gradient(input, *, spacing=1, dim=None, edge_order=1):
     """The derivative of the sampled function `input` along each of `dim` (all dims by
     default): central differences inside, one-sided differences of order edge_order at the
@@ -255,9 +269,20 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
     if not isinstance(input, g.Tensor):
         raise TypeError(f"gradient(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
+    if isinstance(spacing, g.Tensor) and spacing.dim() == 0:
+        spacing = spacing.item()        # (a 0-dim Tensor is a Scalar to torch's parser)
     if isinstance(spacing, g.Tensor):
         raise TypeError("gradient(): argument 'spacing' must be a number, a tuple of numbers "
                         "or a tuple of Tensors, not Tensor")
+    if not _spacing_ok(spacing, g.Tensor):
+        if isinstance(spacing, (list, tuple)):
+            # (the parser's last try, a tuple of Tensors: its words)
+            j, v = next((j, v) for j, v in enumerate(spacing) if not isinstance(v, g.Tensor))
+            raise TypeError(f"expected Tensor as element {j} in argument 1, but got "
+                            f"{type(v).__name__}")
+        # (torch.gradient's binding, checked_bindings, words it as torch's parser)
+        raise TypeError(f"gradient(): spacing must be a number or a tuple, not "
+                        f"{type(spacing).__name__}")
     _no_uint8(input.dtype)
     dims, sp = _normalize(input.dim(), tuple(input.shape), spacing, dim, edge_order)
     for h in sp:

@@ -175,6 +175,10 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     registry ops: differentiable, eager)."""
     import gpujit as g
     tensor_args("ormqr", "input input2 input3", input, tau, other)   # (PyTorch's names)
+    if left.__class__ is not bool or transpose.__class__ is not bool:
+        # (torch.ormqr's binding, checked_bindings, words it as torch's parser)
+        n, v = ("left", left) if left.__class__ is not bool else ("transpose", transpose)
+        raise TypeError(f"ormqr(): argument '{n}' must be bool, not {type(v).__name__}")
     # (the ranks first, in torch 2.13's words: other.shape[-2] of a vector was an IndexError)
     for name, t in (("input", input), ("other", other)):
         if t.dim() < 2:

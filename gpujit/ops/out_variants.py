@@ -508,15 +508,29 @@ def with_out(pyname, fn, ovs, fallback=None):
                                 + (f" of length {len(out)}" if isinstance(out, (tuple, list))
                                    else ""))
             return out_variant(d).public(*d.bind(args, kwargs), *out)
-        except TypeError:
+        except TypeError as e:
             # (torch's deprecated forms, torch.add(x, 2, y): ops/deprecated_signatures.py;
             # reached only by a call the signatures refused, in this frame)
             if fallback is None:
-                raise
+                if own is None:
+                    raise
+                raise _renamed(e) from None
             r = fallback(args, kwargs if out is None else dict(kwargs, out=out))
             if r is _NO_CALL:
-                raise
+                if own is None:
+                    raise
+                raise _renamed(e) from None
             return r
+
+    # an alias (torch.arctan2, torch.subtract): torch's parser names the function called,
+    # the errors of the target's entry point its own name (atan2(), sub())
+    own = ovs[0].public_name if pyname != ovs[0].public_name else None
+
+    def _renamed(e):
+        msg = str(e)
+        if type(e) is not TypeError or not msg.startswith(own + "("):
+            return e
+        return TypeError(pyname + msg[len(own):])
 
     function.__name__ = function.__qualname__ = pyname
     function.__doc__ = fn.__doc__

@@ -190,6 +190,11 @@ def make_dispatcher(pyname, ovs, method=False, aliases=False, kw_entry=False):
     name_in_errors = ovs[0].schema.base_name
     from .numpy_aliases import self_is_input, self_keyword_error
     no_self = not method and self_is_input(ovs)
+    # (a Tensor `self` elsewhere than first is `input` to PyTorch's parser too:
+    # torch.where(c, self=x, other=y) is its TypeError; self=2.0 is where.ScalarSelf's)
+    selfs = [a for o in ovs for a in o.schema.arguments if a.name == "self"]
+    tensor_self = not method and bool(selfs) and all(
+        a.type.base == "Tensor" and not a.type.is_list for a in selfs)
 
     def dispatch(*args, **kwargs):
         if not kwargs and args and isinstance(args[0], tensor_cls):
@@ -211,7 +216,8 @@ def make_dispatcher(pyname, ovs, method=False, aliases=False, kw_entry=False):
                     from .parser_errors import parser_error
                     raise parser_error(pyname, ovs, args[1:] if method else args, {},
                                        method, True) from None
-        if no_self and "self" in kwargs:       # (torch.add(self=x, other=y))
+        if "self" in kwargs and (no_self or (tensor_self and isinstance(
+                kwargs["self"], tensor_cls))):       # (torch.add(self=x, other=y))
             raise self_keyword_error(pyname, ovs, args, kwargs)
         d = _match(ovs, args, kwargs, False)
         if d is None:

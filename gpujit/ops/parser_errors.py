@@ -574,6 +574,16 @@ _SCALAR_TWINS = {
     "remainder": (("remainder.Scalar(Tensor self, Scalar other) -> Tensor", True),
                   ("remainder.Scalar_Tensor(Scalar self, Tensor other) -> Tensor", False)),
     "rsub": (("rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", False),),
+    # (the aliases' Scalar overloads: the binding skips only add / sub / mul / div's)
+    "subtract": (("subtract.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor",
+                  False),),
+    "multiply": (("multiply.Scalar(Tensor self, Scalar other) -> Tensor", False),),
+    # (torch.where(c, self=2.0, other=y) is where.ScalarSelf's: its binding lists these)
+    "where": (("where.ScalarSelf(Tensor condition, Scalar self, Tensor other) -> Tensor",
+               False),
+              ("where.ScalarOther(Tensor condition, Tensor self, Scalar other) -> Tensor",
+               False),
+              ("where.Scalar(Tensor condition, Scalar self, Scalar other) -> Tensor", False)),
 }
 # (a Tensor-Scalar overload with out=, and for some a Scalar-Tensor one, as torch 2.13's)
 for _name in ("copysign", "eq", "fmod", "ge", "gt", "le", "lt", "ne"):

@@ -45,9 +45,9 @@ def where(xp, condition, self, other):
 
 
 @_reg.tensor_method("where")
-def _tensor_where(self, condition, y):
-    """x.where(condition, y) is where(condition, x, y)."""
-    return _reg.OPS["aten::where.self"].public(condition, self, y)
+def _tensor_where(self, condition, other):
+    """x.where(condition, other) is where(condition, x, other) (torch's keyword: other)."""
+    return _reg.OPS["aten::where.self"].public(condition, self, other)
 
 
 def _masked_fill_meta(self, mask, value):

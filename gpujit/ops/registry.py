@@ -725,12 +725,30 @@ def passed_by_keyword(name):
         if ins.offset > last:
             break
         prev.append(ins)
+    if prev and prev[-1].opname == "CALL_FUNCTION_EX":
+        return _ex_keyword(caller, prev, name)
     for ins in reversed(prev[-4:]):
         if ins.opname == "KW_NAMES":            # Python 3.11 / 3.12
             return name in code.co_consts[ins.arg]
         if ins.opname == "LOAD_CONST" and prev[-1].opname == "CALL_KW":     # 3.13
             return isinstance(ins.argval, tuple) and name in ins.argval
     return False
+
+
+def _ex_keyword(frame, prev, name):
+    """passed_by_keyword for a call f(*args, **kwargs): whether the dict the caller spread,
+    a variable of its frame (BUILD_MAP 0, LOAD_x kwargs, DICT_MERGE), holds `name`."""
+    if len(prev) < 4 or prev[-2].opname != "DICT_MERGE" or prev[-4].opname != "BUILD_MAP" \
+            or prev[-4].arg != 0:
+        return False
+    load = prev[-3]
+    if load.opname in ("LOAD_FAST", "LOAD_NAME", "LOAD_DEREF"):
+        kw = frame.f_locals.get(load.argval)
+    elif load.opname == "LOAD_GLOBAL":
+        kw = frame.f_globals.get(load.argval)
+    else:
+        return False
+    return isinstance(kw, dict) and name in kw
 
 
 _PKG_DIR = __import__("os").path.dirname(__import__("os").path.dirname(__file__))
@@ -888,12 +906,21 @@ def _scalar_twins_error(op, values, method):
         return None
     params = op.schema.arguments[1:] if method else op.schema.arguments
     args = list(values[1:] if method else values)
+    # (the arguments the call named are shown as keywords: x.pow(exponent="2") is
+    # "got (exponent=str, )"; those from the first one on all came by keyword)
+    kw = next((j for j, p in enumerate(params) if p.kwarg_only or passed_by_keyword(p.name)),
+              None)
+    kwargs = {}
+    if kw is not None:
+        kwargs = {p.name: v for p, v in zip(params[kw:], args[kw:])
+                  if not p.kwarg_only or passed_by_keyword(p.name)}
+        args = args[:kw]
     while args and params[len(args) - 1].has_default and (
             args[-1] is params[len(args) - 1].default or (
                 type(args[-1]) is type(params[len(args) - 1].default)
                 and args[-1] == params[len(args) - 1].default)):
         args.pop()
-    e = parser_error(op.public_name, [op], args, {}, method, not method)
+    e = parser_error(op.public_name, [op], args, kwargs, method, not method)
     e.twin_values = values      # (method_positions words it again for a method call)
     return e
 
@@ -928,8 +955,10 @@ def not_tensor_error(op, values, method=False, binding=False):
         want = "tuple of Tensors" if a.type.is_list else "Tensor"
         # (PyTorch's Python bindings call self `input`)
         arg = "input" if a.name == "self" else a.name
-        e = TypeError(f"{name}(): argument '{arg}' (position {i + 1 - method}) must be {want}, "
-                      f"not {type_name(v)}")
+        # (no position for one the call named: x.add(other="a"), as PyTorch's parser)
+        where = "" if a.kwarg_only or passed_by_keyword(a.name) else \
+            f" (position {i + 1 - method})"
+        e = TypeError(f"{name}(): argument '{arg}'{where} must be {want}, not {type_name(v)}")
         if a.name in op.number_operands and not method:
             e.twin_values = values     # (x.eq_("2") past autograd's hook: a method's twins)
         return e
