@@ -616,7 +616,10 @@ class OpCallMixin:
             return self.as_dtype_int(n.output)
         if not rets:
             return self.const(None)       # an op returning nothing (aten::manual_seed)
-        return self.emit("prim::TupleConstruct", n.outputs, [T.TupleType(tuple(rets))]).output
+        names = tuple(r.name for r in op.schema.returns)
+        # (torch's packOutputs: the tuple of named returns is a NamedTuple, x.max(0).values)
+        t = T.NamedReturnsType(tuple(rets), names) if all(names) else T.TupleType(tuple(rets))
+        return self.emit("prim::TupleConstruct", n.outputs, [t]).output
 
     def tensor_as_number(self, x, kind):
         """aten::<kind> (IntImplicit, FloatImplicit, ScalarImplicit) of a Tensor passed for

@@ -1720,6 +1720,10 @@ class _Replay:
                      (p.source_range.line, p.source_range.col) == self.pos(e)):
                 self.claimed.add(id(p))
                 k, copies = len(p.inputs), 1
+                tup = self.tuple_operand(p, ops, kws, a)
+                if tup is not None:
+                    inputs.append(tup)
+                    continue
                 rest = sum(1 for b in args[j + 1:] if not b.kwarg_only) \
                     if args is not None else 0
                 if p.kind == "prim::ListConstruct" and k > 1 and \
@@ -1758,7 +1762,57 @@ class _Replay:
         n = self.insert(g.kind, inputs, rec.nout, g=g)
         if g.has_side_effects():
             n.effect = True
+        if len(n.outputs) > 1 and op is not None:
+            # packOutputs: a builtin's results in a tuple (gpujit's, where it kept one)
+            pack = next((p for p in self.at.get(self.pos(e), ()) if id(p.node) not in
+                         self.claimed and p.kind == "prim::TupleConstruct" and
+                         len(p.inputs) == len(g.outputs) and
+                         all(a is b for a, b in zip(p.inputs, g.outputs))), None)
+            if pack is not None:
+                self.claimed.add(id(pack.node))
+            return self.insert("prim::TupleConstruct", n.outputs, 1,
+                               g=pack and pack.node).outputs[0]
         return n.outputs[0] if n.outputs else None if void else self._none_result()
+
+    def tuple_operand(self, p, ops, kws, a):
+        """A tuple for a List parameter (`x.new_ones((2, 2))`, `torch.cat((x, y))`):
+        tryConvertToType's list of the tuple's elements, read through its
+        prim::TupleConstruct (createTupleUnpack's fast path) or a prim::TupleUnpack of
+        it; None where the operand is no tuple."""
+        if p.kind != "prim::ListConstruct":
+            return None
+        if ops and not (a is not None and a.kwarg_only):
+            v = ops[0]
+        elif a is not None and a.name in kws:
+            v = kws[a.name]
+        else:
+            return None
+        src = v
+        while src.fwd is not None:
+            src = src.fwd
+        if src.node.kind == "prim::TupleConstruct":
+            elems = list(src.node.inputs)
+        elif src.node.kind == "prim::Load" and self.tuple_var(src.node.value):
+            elems = self.insert("prim::TupleUnpack", (v,), len(p.inputs)).outputs
+        else:
+            return None
+        if len(elems) != len(p.inputs):
+            raise _Abort("tuple conversion")
+        if ops and v is ops[0]:
+            ops.pop(0)
+        else:
+            kws.pop(a.name)
+        return self.insert(p.kind, elems, 1, g=p).outputs[0]
+
+    def tuple_var(self, name):
+        """Whether variable name holds a tuple (its type, else what was stored in it:
+        the cleanup read a tuple's variable through, it names no gpujit value)."""
+        try:
+            return self.var_type(name).startswith(("(", "NamedTuple("))
+        except _Abort:
+            return any(n.kind == "prim::Store" and n.value == name and
+                       n.inputs[0].node.kind == "prim::TupleConstruct"
+                       for n in _walk(self.top))
 
     def _none_result(self):
         raise _Abort("no output")
