@@ -2,7 +2,9 @@
 naming replay gave up before: an op's named returns (`x.max(0)`: torch's packOutputs types
 the tuple `NamedTuple(values : Tensor, indices : Tensor)`, `.values` / `[0]` read it
 through a prim::TupleIndex) and a tuple passed for a List parameter (`x.new_ones((2, 2))`,
-tryConvertToType's list of the tuple's elements). Expected texts are torch 2.13's (source
+tryConvertToType's list of the tuple's elements), an alias op (`x.clip(0, 1)`: NormalizeOps'
+aten::clamp, numbered late; gpujit emitted aten::clip) and x.split([1, 1]) (aten::split, its
+SymInt[] overload; gpujit emitted aten::split_with_sizes). Expected texts are torch 2.13's (source
 comments stripped); `m.values` after an `if` compiled in torch, gpujit refused it."""
 import importlib.util
 import re
@@ -22,6 +24,10 @@ CASES = {
 "full_tuple": "def f(x: Tensor):\n    return torch.full((2,), 3.0)\n",
 "cat_tuple": "def f(x: Tensor, y: Tensor):\n    return torch.cat((x, y), 1)\n",
 "tuple_var": "def f(x: Tensor):\n    s = (2, 3)\n    return x.new_zeros(s)\n",
+"clip": "def f(x: Tensor):\n    return x.clip(0, 1)\n",
+"alias_return": "def f(x: Tensor):\n    return x.absolute()\n",
+"det": "def f(x: Tensor):\n    return torch.det(x)\n",
+"split_sizes": "def f(x: Tensor):\n    a = x.split([1, 1], 1)\n    return a, torch.split(x, [1, 1])\n",
 }
 
 # torch 2.13's graphs
@@ -119,6 +125,34 @@ EXPECTED = {
         '  %13 : Tensor = aten::new_zeros(%x.1, %8, %9, %9, %9, %9)\n'
         '  return (%13)\n'
     ),
+    'clip': (
+        'graph(%x.1 : Tensor):\n'
+        '  %2 : int = prim::Constant[value=0]()\n'
+        '  %3 : int = prim::Constant[value=1]()\n'
+        '  %14 : Tensor = aten::clamp(%x.1, %2, %3)\n'
+        '  return (%14)\n'
+    ),
+    'alias_return': (
+        'graph(%x.1 : Tensor):\n'
+        '  %12 : Tensor = aten::abs(%x.1)\n'
+        '  return (%12)\n'
+    ),
+    'det': (
+        'graph(%x.1 : Tensor):\n'
+        '  %12 : Tensor = aten::linalg_det(%x.1)\n'
+        '  return (%12)\n'
+    ),
+    'split_sizes': (
+        'graph(%x.1 : Tensor):\n'
+        '  %8 : int = prim::Constant[value=0]()\n'
+        '  %2 : int = prim::Constant[value=1]()\n'
+        '  %3 : int[] = prim::ListConstruct(%2, %2)\n'
+        '  %a.1 : Tensor[] = aten::split(%x.1, %3, %2)\n'
+        '  %7 : int[] = prim::ListConstruct(%2, %2)\n'
+        '  %9 : Tensor[] = aten::split(%x.1, %7, %8)\n'
+        '  %10 : (Tensor[], Tensor[]) = prim::TupleConstruct(%a.1, %9)\n'
+        '  return (%10)\n'
+    ),
 }
 
 
@@ -156,3 +190,14 @@ def test_named_returns_code_is_a_tuple(tmp_path):
     s = _script(tmp_path, "max_dim", CASES["max_dim"])
     assert "-> Tuple[Tensor, Tensor]:" in s.code
     assert str(s.schema).endswith("-> ((Tensor, Tensor))")
+
+
+def test_split_and_clip_code(tmp_path):
+    s = _script(tmp_path, "split_sizes", CASES["split_sizes"])
+    assert "torch.split(x, [1, 1], 1)" in s.code and "split_with_sizes" not in s.code
+    a, b = s(torch.arange(6.0).reshape(2, 3)[:, :2])
+    np.testing.assert_array_equal(a[1].numpy(), [[1.0], [4.0]])
+    np.testing.assert_array_equal(b[0].numpy(), [[0.0, 1.0]])
+    c = _script(tmp_path, "clip", CASES["clip"])
+    assert "torch.clamp(x, 0, 1)" in c.code
+    np.testing.assert_array_equal(c(torch.tensor([-1.0, 0.5, 2.0])).numpy(), [0.0, 0.5, 1.0])

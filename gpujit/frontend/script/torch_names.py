@@ -76,11 +76,11 @@ class _V:
 
 class _N:
     __slots__ = ("kind", "inputs", "outputs", "blocks", "block", "value", "g", "effect",
-                 "loc", "dead")
+                 "loc", "dead", "alias")
 
     def __init__(self, kind, value=None, g=None):
         self.kind, self.value, self.g = kind, value, g
-        self.dead = False
+        self.dead = self.alias = False
         self.inputs, self.outputs, self.blocks, self.block = [], [], [], None
         self.effect = False
         self.loc = None     # (a constant's source range where torch's differs from
@@ -409,6 +409,7 @@ class _Replay:
         self.erase_load_stores(self.top, [{}])
         self.transform_exits()
         self.canonicalize_modified_loops(self.top)
+        self.normalize_ops(self.top)
         self.lower_tuples(self.top)
         self.dce()
         self.pool()
@@ -1762,6 +1763,7 @@ class _Replay:
         n = self.insert(g.kind, inputs, rec.nout, g=g)
         if g.has_side_effects():
             n.effect = True
+        n.alias = _called_alias(e, g.kind)
         if len(n.outputs) > 1 and op is not None:
             # packOutputs: a builtin's results in a tuple (gpujit's, where it kept one)
             pack = next((p for p in self.at.get(self.pos(e), ()) if id(p.node) not in
@@ -1803,6 +1805,22 @@ class _Replay:
         else:
             kws.pop(a.name)
         return self.insert(p.kind, elems, 1, g=p).outputs[0]
+
+    def normalize_ops(self, block):
+        """NormalizeOps: a node of an alias op (`x.clip(0, 1)`, `torch.det(x)`) replaced by
+        one of its target (replaceWithNewSymbol: new outputs, numbered now, that take the
+        old ones' names)."""
+        for n in list(_walk(block)):
+            if not n.alias or n.dead:
+                continue
+            for v in n.outputs[:]:
+                new = self.new_value(n)
+                name = v.name
+                if name is not None:
+                    self.set_name(new, name)        # (copyMetadata: the old one renamed)
+                self.replace_uses(v, new)
+                self.free(v)
+                n.outputs[n.outputs.index(v)] = new
 
     def tuple_var(self, name):
         """Whether variable name holds a tuple (its type, else what was stored in it:
@@ -2655,6 +2673,30 @@ def _is_before(u1, u2):
         if i1 != i2:
             return i1 < i2
     return False
+
+
+# torch's NormalizeOps aliases (normalize_ops.cpp's getOperatorAliasMap), by the name called
+_NORMALIZED = frozenset((
+    "absolute clip det matrix_power linalg_matmul ger arccos arcsin arctan arctan2 arccosh "
+    "arcsinh arctanh fix negative subtract greater_equal greater less_equal less not_equal "
+    "divide multiply inverse true_divide concat concatenate row_stack swapdims swapaxes "
+    "moveaxis special_erf special_erfc special_erfinv orgqr adjoint special_exp2 "
+    "special_expm1 special_logit special_logsumexp special_round special_log1p special_sinc "
+    "special_digamma special_psi special_i0 special_xlogy special_log_softmax "
+    "special_gammaln special_multigammaln special_polygamma special_expit").split())
+
+
+def _called_alias(e, kind):
+    """Whether call e names an alias op that NormalizeOps replaces (gpujit's node has the
+    target's kind already)."""
+    f = getattr(e, "func", None)
+    if not isinstance(f, ast.Attribute):
+        return False
+    name = f.attr
+    if isinstance(f.value, ast.Attribute) and f.value.attr in ("special", "linalg"):
+        name = f"{f.value.attr}_{name}"
+    base = name[:-1] if name.endswith("_") and not name.endswith("__") else name
+    return base in _NORMALIZED and kind.split("::")[-1] != name
 
 
 def _walk(block):
