@@ -4,7 +4,9 @@ the tuple `NamedTuple(values : Tensor, indices : Tensor)`, `.values` / `[0]` rea
 through a prim::TupleIndex) and a tuple passed for a List parameter (`x.new_ones((2, 2))`,
 tryConvertToType's list of the tuple's elements), an alias op (`x.clip(0, 1)`: NormalizeOps'
 aten::clamp, numbered late; gpujit emitted aten::clip) and x.split([1, 1]) (aten::split, its
-SymInt[] overload; gpujit emitted aten::split_with_sizes). Expected texts are torch 2.13's (source
+SymInt[] overload; gpujit emitted aten::split_with_sizes), and the values torch's schema
+matching makes trying overloads that fail (`x.mean(-1)` tries mean(self, *, dtype=None)
+first: its None constant is numbered, then erased). Expected texts are torch 2.13's (source
 comments stripped); `m.values` after an `if` compiled in torch, gpujit refused it."""
 import importlib.util
 import re
@@ -27,6 +29,9 @@ CASES = {
 "clip": "def f(x: Tensor):\n    return x.clip(0, 1)\n",
 "alias_return": "def f(x: Tensor):\n    return x.absolute()\n",
 "det": "def f(x: Tensor):\n    return torch.det(x)\n",
+"mean_dim": "def f(x: Tensor):\n    return x.mean(-1)\n",
+"mean_keepdim": "def f(x: Tensor):\n    return torch.mean(x, 0, True) + x.mean([0, 1], keepdim=True)\n",
+"arange_step": "def f(x: Tensor):\n    return torch.arange(0, 5, 2) + torch.arange(3)\n",
 "split_sizes": "def f(x: Tensor):\n    a = x.split([1, 1], 1)\n    return a, torch.split(x, [1, 1])\n",
 }
 
@@ -141,6 +146,41 @@ EXPECTED = {
         'graph(%x.1 : Tensor):\n'
         '  %12 : Tensor = aten::linalg_det(%x.1)\n'
         '  return (%12)\n'
+    ),
+    'mean_dim': (
+        'graph(%x.1 : Tensor):\n'
+        '  %8 : NoneType = prim::Constant()\n'
+        '  %7 : bool = prim::Constant[value=0]()\n'
+        '  %4 : int = prim::Constant[value=-1]()\n'
+        '  %6 : int[] = prim::ListConstruct(%4)\n'
+        '  %9 : Tensor = aten::mean(%x.1, %6, %7, %8)\n'
+        '  return (%9)\n'
+    ),
+    'mean_keepdim': (
+        'graph(%x.1 : Tensor):\n'
+        '  %6 : NoneType = prim::Constant()\n'
+        '  %3 : bool = prim::Constant[value=1]()\n'
+        '  %2 : int = prim::Constant[value=0]()\n'
+        '  %9 : int = prim::Constant[value=1]()\n'
+        '  %5 : int[] = prim::ListConstruct(%2)\n'
+        '  %7 : Tensor = aten::mean(%x.1, %5, %3, %6)\n'
+        '  %10 : int[] = prim::ListConstruct(%2, %9)\n'
+        '  %14 : Tensor = aten::mean(%x.1, %10, %3, %6)\n'
+        '  %16 : Tensor = aten::add(%7, %14, %9)\n'
+        '  return (%16)\n'
+    ),
+    'arange_step': (
+        'graph(%x : Tensor):\n'
+        '  %23 : int = prim::Constant[value=1]()\n'
+        '  %12 : NoneType = prim::Constant()\n'
+        '  %1 : int = prim::Constant[value=0]()\n'
+        '  %2 : int = prim::Constant[value=5]()\n'
+        '  %3 : int = prim::Constant[value=2]()\n'
+        '  %17 : int = prim::Constant[value=3]()\n'
+        '  %16 : Tensor = aten::arange(%1, %2, %3, %12, %12, %12, %12)\n'
+        '  %22 : Tensor = aten::arange(%17, %12, %12, %12, %12)\n'
+        '  %24 : Tensor = aten::add(%16, %22, %23)\n'
+        '  return (%24)\n'
     ),
     'split_sizes': (
         'graph(%x.1 : Tensor):\n'

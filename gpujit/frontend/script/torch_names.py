@@ -1712,6 +1712,8 @@ class _Replay:
             raise _Abort("schema")
         ops = list(ops)
         kws = dict(kws)
+        if op is not None:
+            self.failed_tries(op, rec, ops, kws)
         inputs = []
         for j, gv in enumerate(rec.inputs):
             a = args[j] if args is not None else None
@@ -1775,6 +1777,36 @@ class _Replay:
             return self.insert("prim::TupleConstruct", n.outputs, 1,
                                g=pack and pack.node).outputs[0]
         return n.outputs[0] if n.outputs else None if void else self._none_result()
+
+    def failed_tries(self, op, rec, ops, kws):
+        """matchSchemas' tries of the overloads torch lists before op (`x.mean(-1)` tries
+        mean(Tensor self, *, ScalarType? dtype=None) first): the values each made before it
+        failed (a default's constant, an int's list) are numbered, then erased. Nothing
+        where the replay cannot tell (the matched overload needed a conversion: torch's
+        second pass)."""
+        from .torch_overload_order import TORCH_OVERLOAD_ORDER
+        order = TORCH_OVERLOAD_ORDER.get(op.schema.name.split("::")[-1])
+        if not order or any(
+                v.node is not None and v.node.kind in _IMPLICIT for v in rec.inputs):
+            return
+        order = ["" if t == "-" else t for t in order.split()]
+        if op.schema.overload not in order:
+            return
+        from ...ops.registry import OVERLOADS
+        by = {o.schema.overload: o for o in OVERLOADS.get(op.schema.name, ())}
+        try:
+            types = [self.vtype(v) for v in ops]
+            ktypes = {k: self.vtype(v) for k, v in kws.items()}
+        except _Abort:
+            return
+        made = 0
+        for name in order[:order.index(op.schema.overload)]:
+            o = by.get(name)
+            k = _try_values(o.schema, types, ktypes) if o is not None else None
+            if k is None:
+                return
+            made += k
+        self.counter += made
 
     def tuple_operand(self, p, ops, kws, a):
         """A tuple for a List parameter (`x.new_ones((2, 2))`, `torch.cat((x, y))`):
@@ -2684,6 +2716,71 @@ _NORMALIZED = frozenset((
     "special_expm1 special_logit special_logsumexp special_round special_log1p special_sinc "
     "special_digamma special_psi special_i0 special_xlogy special_log_softmax "
     "special_gammaln special_multigammaln special_polygamma special_expit").split())
+
+
+_IMPLICIT = frozenset({"prim::NumToTensor", "aten::Int", "aten::Float", "aten::ScalarImplicit",
+                       "aten::IntImplicit", "aten::FloatImplicit", "aten::device"})
+
+
+def _try_values(schema, types, ktypes):
+    """The values tryMatchSchema makes for schema before it fails (types: the positional
+    operands' then the keywords' types); None where it cannot tell, or schema would
+    match."""
+    made, k, used = 0, 0, set()
+    for a in schema.arguments:
+        if not a.kwarg_only and k < len(types):
+            if str(a.type).endswith("]") and len(types) - k > 1 and \
+                    not types[k].endswith("]"):
+                return None             # (varargs used as a list: x.view(2, -1))
+            m = _arg_match(types[k], a)
+            k += 1
+        elif a.name in ktypes:
+            m = _arg_match(ktypes[a.name], a)
+            used.add(a.name)
+        elif a.has_default:
+            m = 1                       # (NamedValue(default).value: a constant)
+        else:
+            return made
+        if m is None:
+            return None
+        if m is False:
+            return made
+        made += m
+    if k < len(types) or set(ktypes) - used:
+        return made
+    return None
+
+
+def _arg_match(t, a):
+    """tryMatchArgument without conversions of a value of type t (the replay's type
+    text): False where it fails, the values it makes (an int for `int[1]`: its list),
+    None where the replay cannot tell."""
+    s = str(a.type).replace("SymInt", "int")
+    opt = s.endswith("?")
+    base = s.rstrip("?")
+    tensor = t.startswith("Tensor")
+    plain = ("int", "float", "bool", "str", "int[]", "float[]", "Tensor[]")
+    if t == "NoneType":
+        return 0 if opt else False
+    if base == "Tensor":
+        return 0 if tensor else False if t in plain else None
+    if base in ("int", "bool", "str"):
+        return 0 if t == base else False if tensor or t in plain else None
+    if base == "float":
+        return 0 if t == "float" else False if tensor or t in ("bool", "str") else None
+    if base == "Scalar":
+        return 0 if t in ("int", "float") else False if tensor or t in plain[2:] else None
+    if base in ("ScalarType", "Layout", "MemoryFormat"):
+        return 0 if t == "int" else False if tensor or t in plain[1:] else None
+    if base.endswith("]") and "[" in base:
+        elem = base[:base.index("[")]
+        if t == elem + "[]":
+            return 0
+        if t == elem and base[len(elem) + 1:-1].isdigit() and elem in ("int", "float"):
+            return 1                    # (isIntOrFloatUsedAsList: the list of copies)
+        if tensor or t in plain:
+            return False
+    return None
 
 
 def _called_alias(e, kind):
