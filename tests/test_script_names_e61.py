@@ -6,7 +6,8 @@ tryConvertToType's list of the tuple's elements), an alias op (`x.clip(0, 1)`: N
 aten::clamp, numbered late; gpujit emitted aten::clip) and x.split([1, 1]) (aten::split, its
 SymInt[] overload; gpujit emitted aten::split_with_sizes), and the values torch's schema
 matching makes trying overloads that fail (`x.mean(-1)` tries mean(self, *, dtype=None)
-first: its None constant is numbered, then erased). Expected texts are torch 2.13's (source
+first: its None constant is numbered, then erased); x.norm(p, dim, keepdim) is aten::norm
+(gpujit emitted aten::linalg_vector_norm; numbers unchanged). Expected texts are torch 2.13's (source
 comments stripped); `m.values` after an `if` compiled in torch, gpujit refused it."""
 import importlib.util
 import re
@@ -32,6 +33,7 @@ CASES = {
 "mean_dim": "def f(x: Tensor):\n    return x.mean(-1)\n",
 "mean_keepdim": "def f(x: Tensor):\n    return torch.mean(x, 0, True) + x.mean([0, 1], keepdim=True)\n",
 "arange_step": "def f(x: Tensor):\n    return torch.arange(0, 5, 2) + torch.arange(3)\n",
+"norm_method": "def f(x: Tensor):\n    return x.norm(), x.norm(2, -1), x.norm(p=1), x.norm(2, -1, True)\n",
 "split_sizes": "def f(x: Tensor):\n    a = x.split([1, 1], 1)\n    return a, torch.split(x, [1, 1])\n",
 }
 
@@ -182,6 +184,22 @@ EXPECTED = {
         '  %24 : Tensor = aten::add(%16, %22, %23)\n'
         '  return (%24)\n'
     ),
+    'norm_method': (
+        'graph(%x.1 : Tensor):\n'
+        '  %17 : bool = prim::Constant[value=1]()\n'
+        '  %10 : bool = prim::Constant[value=0]()\n'
+        '  %8 : int = prim::Constant[value=-1]()\n'
+        '  %5 : int = prim::Constant[value=2]()\n'
+        '  %6 : int = prim::Constant[value=1]()\n'
+        '  %3 : Tensor = aten::norm(%x.1, %5)\n'
+        '  %9 : int[] = prim::ListConstruct(%8)\n'
+        '  %11 : Tensor = aten::norm(%x.1, %5, %9, %10)\n'
+        '  %13 : Tensor = aten::norm(%x.1, %6)\n'
+        '  %18 : int[] = prim::ListConstruct(%8)\n'
+        '  %19 : Tensor = aten::norm(%x.1, %5, %18, %17)\n'
+        '  %20 : (Tensor, Tensor, Tensor, Tensor) = prim::TupleConstruct(%3, %11, %13, %19)\n'
+        '  return (%20)\n'
+    ),
     'split_sizes': (
         'graph(%x.1 : Tensor):\n'
         '  %8 : int = prim::Constant[value=0]()\n'
@@ -241,3 +259,17 @@ def test_split_and_clip_code(tmp_path):
     c = _script(tmp_path, "clip", CASES["clip"])
     assert "torch.clamp(x, 0, 1)" in c.code
     np.testing.assert_array_equal(c(torch.tensor([-1.0, 0.5, 2.0])).numpy(), [0.0, 0.5, 1.0])
+
+
+def test_norm_method_numbers(tmp_path):
+    s = _script(tmp_path, "norm_method", CASES["norm_method"])
+    a = np.array([[3.0, -4.0], [1.0, 2.0]], dtype=np.float32)
+    x = torch.tensor(a, requires_grad=True)
+    got = s(x)
+    np.testing.assert_allclose(got[0].item(), np.sqrt((a * a).sum()), rtol=1e-6)
+    np.testing.assert_allclose(got[1].detach().numpy(), np.sqrt((a * a).sum(-1)), rtol=1e-6)
+    np.testing.assert_allclose(got[2].item(), np.abs(a).sum(), rtol=1e-6)
+    assert tuple(got[3].shape) == (2, 1)
+    got[1].sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), a / np.sqrt((a * a).sum(-1, keepdims=True)),
+                               rtol=1e-6)

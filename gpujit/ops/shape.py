@@ -634,7 +634,7 @@ def _stack_grad(grad, dim):
     return list(grad.unbind(d))
 
 
-@_derivative(split_, split_with_sizes, chunk)
+@_derivative(split_, split_with_sizes, split_sizes_, chunk)
 def _split_grad(grad, dim):
     return OPS["aten::cat"].public(list(grad), dim)
 

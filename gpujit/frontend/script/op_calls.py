@@ -207,6 +207,8 @@ class OpCallMixin:
             # torch.einsum("ij,jk->ik", a, b): the operands as the schema's Tensor[]
             args = [args[0], self.emit("prim::ListConstruct", args[1:],
                                        [T.ListType(T.TENSOR)]).output]
+        if name == "norm" and not functional:
+            return self.norm_call(args, kwargs, node)   # (torch.functional.norm's body)
         ops = calls.candidates_for_function(name, functional)
         if functional and inspect.isfunction(pyfn) and kwargs and \
                 name not in library_functions.F_BUILTINS:
@@ -387,7 +389,10 @@ class OpCallMixin:
                                           obj.__module__.startswith("gpujit.nn") else ""))
 
     def call_op(self, name, args, kwargs, node, method=False, functional=False):
-        if name == "norm" and not calls.candidates_for_method("norm"):
+        if name == "norm" and (not method or calls.resolve(
+                calls.candidates_for_method(name), args, kwargs)[0] is None):
+            # (torch.norm: torch.functional's Python function; x.norm(...) is aten::norm,
+            # and where none fits, x.norm(dim=1) that torch refuses, the wrapper's norm)
             return self.norm_call(args, kwargs, node)
         if name == "normalize" and functional and \
                 not calls.candidates_for_function(name, functional):
