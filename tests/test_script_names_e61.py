@@ -273,3 +273,18 @@ def test_norm_method_numbers(tmp_path):
     got[1].sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), a / np.sqrt((a * a).sum(-1, keepdims=True)),
                                rtol=1e-6)
+
+
+def test_saved_code_loads_back_the_same_ops(tmp_path):
+    # (archive code spells x.norm(2, -1) `torch.norm(x, 2, [-1])`: aten::norm again, not
+    # torch.functional.norm's linalg_vector_norm; split / clamp / max as scripted)
+    import io
+    s = _script(tmp_path, "saved", "def f(x: Tensor):\n    return x.norm(2, -1), "
+                "x.max(0).values, x.split([1, 1], 1), x.clip(0, 1)\n")
+    b = io.BytesIO()
+    torch.jit.save(s, b)
+    b.seek(0)
+    g = str(torch.jit.load(b).graph)
+    for kind in ("aten::norm(", "aten::max(", "aten::split(", "aten::clamp("):
+        assert kind in g
+    assert "linalg_vector_norm" not in g and "split_with_sizes" not in g

@@ -207,7 +207,7 @@ class OpCallMixin:
             # torch.einsum("ij,jk->ik", a, b): the operands as the schema's Tensor[]
             args = [args[0], self.emit("prim::ListConstruct", args[1:],
                                        [T.ListType(T.TENSOR)]).output]
-        if name == "norm" and not functional:
+        if name == "norm" and not functional and not self.archive_norm(args, kwargs):
             return self.norm_call(args, kwargs, node)   # (torch.functional.norm's body)
         ops = calls.candidates_for_function(name, functional)
         if functional and inspect.isfunction(pyfn) and kwargs and \
@@ -471,6 +471,13 @@ class OpCallMixin:
         if len(args) - 1 > len(params) or any(k in kwargs for k in params[:len(args) - 1]):
             return args[1:], dict(kwargs, self=args[0])     # no_match_message says why
         return [], dict(zip(params, args[1:]), self=args[0], **kwargs)
+
+    def archive_norm(self, args, kwargs):
+        """Whether `torch.norm(...)` is aten::norm: archive code's spelling of x.norm(...)
+        (.code writes the builtin so), where its arguments fit one."""
+        from .serialized import is_archive_code
+        return is_archive_code(self) and calls.resolve(
+            calls.candidates_for_method("norm"), args, kwargs)[0] is not None
 
     def norm_call(self, args, kwargs, node):
         """x.norm(p, dim, keepdim) / gpujit.norm: a Python wrapper in eager gpujit; its
