@@ -150,7 +150,7 @@ def _shares_memory(a, b):
 # gradients (CreationMeta::MULTI_OUTPUT_NODE); views of those outputs inherit the mark
 # (tensor_split / hsplit are slices, unsafe_split no view, for autograd: writable)
 MULTI_VIEW_OPS = frozenset({"aten::unbind.int", "aten::split.Tensor", "aten::split_with_sizes",
-                            "aten::chunk"})
+                            "aten::split.sizes", "aten::chunk"})
 
 
 def attach_views(args, results, multi=False):

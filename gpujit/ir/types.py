@@ -18,7 +18,7 @@ __all__ = ["Type", "TensorType", "IntType", "FloatType", "ComplexType", "BoolTyp
            "NoneType",
            "DeviceType", "ScalarTypeType", "NumberType", "LayoutType", "AnyType",
            "GeneratorType", "FunctionType", "ListType", "FutureType", "AwaitType", "TupleType", "DictType", "SetType", "OptionalType",
-           "UnionType", "ClassType", "InterfaceType", "NamedTupleType", "EnumType", "interface_mismatch",
+           "UnionType", "ClassType", "InterfaceType", "NamedTupleType", "NamedReturnsType", "EnumType", "interface_mismatch",
            "class_type_of_object", "may_hold_tensor", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
            "SCALAR_TYPE", "NUMBER", "TENSOR", "ANY", "FUNCTION", "type_of_value", "register_class_type",
            "class_type", "parsed_class_type"]
@@ -263,11 +263,31 @@ class TupleType(Type):
         return "Tuple[" + ", ".join(t.annotation() for t in self.elems) + "]"
 
     def is_subtype_of(self, other):
+        if isinstance(other, NamedReturnsType) and not isinstance(self, NamedReturnsType):
+            return False        # (an unnamed tuple is no named one: TupleType::isSubtypeOf)
         if isinstance(other, TupleType) and not isinstance(other, NamedTupleType):
             return (len(self.elems) == len(other.elems)
                     and all(a.is_subtype_of(b) for a, b in zip(self.elems, other.elems)))
         return Type.is_subtype_of(self, other)
 
+
+
+@dataclass(frozen=True)
+class NamedReturnsType(TupleType):
+    """The tuple of an op's named returns (`x.max(0)`: aten::max.dim's `(Tensor values,
+    Tensor indices)`): torch's packOutputs types it TupleType::createNamed with no class,
+    which graphs print `NamedTuple(values : Tensor, indices : Tensor)` and whose fields
+    read as attributes; otherwise, code and archives included, a plain tuple."""
+    names: tuple = ()
+
+    def __str__(self):
+        return "NamedTuple(" + ", ".join(
+            f"{n} : {t}" for n, t in zip(self.names, self.elems)) + ")"
+
+    def is_subtype_of(self, other):
+        if isinstance(other, NamedReturnsType) and other.names != self.names:
+            return False
+        return TupleType.is_subtype_of(self, other)
 
 def _default_text(v) -> str:
     """A NamedTuple field's default as TorchScript's schema prints it (IValue's text:
@@ -580,6 +600,8 @@ def without_shapes(t: Type) -> Type:
     caller that may pass other shapes)."""
     if isinstance(t, TensorType):
         return TENSOR
+    if isinstance(t, NamedReturnsType):
+        return NamedReturnsType(tuple(without_shapes(e) for e in t.elems), t.names)
     if isinstance(t, TupleType) and not isinstance(t, NamedTupleType):
         return TupleType(tuple(without_shapes(e) for e in t.elems))
     if isinstance(t, ListType):

@@ -16,7 +16,7 @@ ALIASES = {
     "divide": "div", "true_divide": "div", "greater": "gt", "greater_equal": "ge",
     "less": "lt", "less_equal": "le", "not_equal": "ne", "ger": "outer",
     "swapaxes": "transpose", "swapdims": "transpose", "moveaxis": "movedim",
-    "concat": "cat", "concatenate": "cat", "row_stack": "vstack",
+    "concat": "cat", "concatenate": "cat", "row_stack": "vstack", "clip": "clamp",
 }
 
 

@@ -104,6 +104,53 @@ replay_derivative(frobenius_norm.op, lambda self, dim, keepdim: _VN.public(
     self, 2, list(dim) or None, keepdim), ("self",), ("self", "dim", "keepdim"))
 
 
+# ------------------------------------------------------------------ aten::norm
+# TorchScript's x.norm(p, dim, keepdim) (torch's graph: aten::norm; eager x.norm is the
+# Python wrapper): linalg_vector_norm's numbers, p None the 2-norm
+
+def _p(p):
+    return 2 if p is None else p
+
+
+@op("aten::norm.Scalar(Tensor self, Scalar p=2) -> Tensor", tags=_LA | {"reduction"},
+    method=False, function=False, meta=lambda self, p=2: _VN.meta(self, p, None, False))
+def norm_scalar(xp, self, p=2):
+    return _VN.impl(xp, self, p, None, False)
+
+
+@op("aten::norm.ScalarOpt_dim(Tensor self, Scalar? p, int[1] dim, bool keepdim=False) -> "
+    "Tensor", tags=_LA | {"reduction"}, method=False, function=False,
+    meta=lambda self, p, dim, keepdim=False: _VN.meta(self, _p(p), int_list(dim), keepdim))
+def norm_opt_dim(xp, self, p, dim, keepdim=False):
+    return _VN.impl(xp, self, _p(p), int_list(dim), keepdim)
+
+
+@op("aten::norm.ScalarOpt_dim_dtype(Tensor self, Scalar? p, int[1] dim, bool keepdim, *, "
+    "ScalarType dtype) -> Tensor", tags=_LA | {"reduction"}, method=False, function=False,
+    meta=lambda self, p, dim, keepdim, dtype: _VN.meta(self, _p(p), int_list(dim), keepdim,
+                                                       dtype))
+def norm_opt_dim_dtype(xp, self, p, dim, keepdim, dtype):
+    return _VN.impl(xp, self, _p(p), int_list(dim), keepdim, dtype)
+
+
+@op("aten::norm.ScalarOpt_dtype(Tensor self, Scalar? p, *, ScalarType dtype) -> Tensor",
+    tags=_LA | {"reduction"}, method=False, function=False,
+    meta=lambda self, p, dtype: _VN.meta(self, _p(p), None, False, dtype))
+def norm_opt_dtype(xp, self, p, dtype):
+    return _VN.impl(xp, self, _p(p), None, False, dtype)
+
+
+replay_derivative(norm_scalar.op, lambda self, p: _VN.public(self, p), ("self",),
+                  ("self", "p"))
+replay_derivative(norm_opt_dim.op, lambda self, p, dim, keepdim: _VN.public(
+    self, _p(p), list(dim), keepdim), ("self",), ("self", "p", "dim", "keepdim"))
+replay_derivative(norm_opt_dim_dtype.op, lambda self, p, dim, keepdim, dtype: _VN.public(
+    self, _p(p), list(dim), keepdim, dtype=dtype), ("self",),
+    ("self", "p", "dim", "keepdim", "dtype"))
+replay_derivative(norm_opt_dtype.op, lambda self, p, dtype: _VN.public(
+    self, _p(p), dtype=dtype), ("self",), ("self", "p", "dtype"))
+
+
 # ------------------------------------------------------------------ norm_except_dim
 
 def _except_axes(dim, ndim):

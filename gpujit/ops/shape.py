@@ -279,6 +279,17 @@ def split_with_sizes(xp, self, split_sizes, dim=0):
     return _pieces(xp, self, d, sizes)
 
 
+# (TorchScript's x.split([1, 1]): the node aten::split, its SymInt[] overload, that torch's
+# .graph and .code show; eager and traced code call split_with_sizes)
+@op("aten::split.sizes(Tensor(a) self, SymInt[] split_size, int dim=0) -> Tensor(a)[]",
+    tags=_VIEW, method=False, function=False,
+    meta=lambda self, split_size, dim=0: _pieces_meta(
+        self, *_split_ws_rule(self.shape, split_size, dim)))
+def split_sizes_(xp, self, split_size, dim=0):
+    d, sizes = _split_ws_rule(self.shape, split_size, dim)
+    return _pieces(xp, self, d, sizes)
+
+
 def split(tensor, split_size_or_sections, dim=0):
     """torch.split: an int size (the last piece may be smaller) or a list of sizes. A
     one-element Tensor is its int (PyTorch's Tensor.split: int(split_size), a float
@@ -623,7 +634,7 @@ def _stack_grad(grad, dim):
     return list(grad.unbind(d))
 
 
-@_derivative(split_, split_with_sizes, chunk)
+@_derivative(split_, split_with_sizes, split_sizes_, chunk)
 def _split_grad(grad, dim):
     return OPS["aten::cat"].public(list(grad), dim)
 

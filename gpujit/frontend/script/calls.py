@@ -110,13 +110,13 @@ def _normalized(name):
 
 
 def _more_overloads(name):
-    """Ops a Python name covers beyond aten::<name> (PyTorch's x.split([1, 3]) is
-    split_with_sizes)."""
+    """Ops a Python name covers beyond aten::<name> (none now: scripted x.split([1, 3])
+    is aten::split.sizes, as torch's graph has it)."""
     other = _ALSO.get(name)
     return list(_reg.OVERLOADS.get(other, [])) if other else []
 
 
-_ALSO = {"split": "aten::split_with_sizes"}
+_ALSO = {}
 
 # F.<name> whose op ATen names otherwise (the wrapper binds its Python arguments to it)
 _FUNCTIONAL_ATEN = {"cross_entropy": "cross_entropy_loss", "nll_loss": "nll_loss_nd"}

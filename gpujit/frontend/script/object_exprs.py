@@ -327,7 +327,7 @@ class ObjectExprMixin:
                 if sc is not None:
                     self._evaluated.pop(id(node.value), None)
                     return self.object_attr(v, sc, node)
-                field = _named_return(v, node.attr)
+                field = _named_return(self, v, node.attr)
                 if field is not None:
                     self._evaluated.pop(id(node.value), None)
                     return field
@@ -370,15 +370,12 @@ class ObjectExprMixin:
         return super().isinstance_types(node)
 
 
-def _named_return(v, attr):
+def _named_return(self, v, attr):
     """`torch.topk(x, k).indices`, `x.max(dim=1).values`: a field of an op's named
-    returns, when v is still the tuple of that op's outputs (else None)."""
-    n = v.node
-    if n.kind != "prim::TupleConstruct" or not n.inputs:
+    returns (SimpleValue::attr of the NamedTuple packOutputs made: its index's constant,
+    then prim::TupleIndex, which the cleanup reads through); None for another value."""
+    t = v.type
+    if not isinstance(t, T.NamedReturnsType) or attr not in t.names:
         return None
-    src = n.inputs[0].node
-    op = getattr(src, "op", None)
-    if op is None or list(n.inputs) != list(src.outputs):
-        return None
-    names = [r.name for r in op.schema.returns]
-    return n.inputs[names.index(attr)] if attr in names else None
+    k = t.names.index(attr)
+    return self.emit("prim::TupleIndex", [v, self.const(k)], [t.elems[k]]).output

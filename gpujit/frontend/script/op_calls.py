@@ -207,6 +207,8 @@ class OpCallMixin:
             # torch.einsum("ij,jk->ik", a, b): the operands as the schema's Tensor[]
             args = [args[0], self.emit("prim::ListConstruct", args[1:],
                                        [T.ListType(T.TENSOR)]).output]
+        if name == "norm" and not functional and not self.archive_norm(args, kwargs):
+            return self.norm_call(args, kwargs, node)   # (torch.functional.norm's body)
         ops = calls.candidates_for_function(name, functional)
         if functional and inspect.isfunction(pyfn) and kwargs and \
                 name not in library_functions.F_BUILTINS:
@@ -387,7 +389,10 @@ class OpCallMixin:
                                           obj.__module__.startswith("gpujit.nn") else ""))
 
     def call_op(self, name, args, kwargs, node, method=False, functional=False):
-        if name == "norm" and not calls.candidates_for_method("norm"):
+        if name == "norm" and (not method or calls.resolve(
+                calls.candidates_for_method(name), args, kwargs)[0] is None):
+            # (torch.norm: torch.functional's Python function; x.norm(...) is aten::norm,
+            # and where none fits, x.norm(dim=1) that torch refuses, the wrapper's norm)
             return self.norm_call(args, kwargs, node)
         if name == "normalize" and functional and \
                 not calls.candidates_for_function(name, functional):
@@ -466,6 +471,13 @@ class OpCallMixin:
         if len(args) - 1 > len(params) or any(k in kwargs for k in params[:len(args) - 1]):
             return args[1:], dict(kwargs, self=args[0])     # no_match_message says why
         return [], dict(zip(params, args[1:]), self=args[0], **kwargs)
+
+    def archive_norm(self, args, kwargs):
+        """Whether `torch.norm(...)` is aten::norm: archive code's spelling of x.norm(...)
+        (.code writes the builtin so), where its arguments fit one."""
+        from .serialized import is_archive_code
+        return is_archive_code(self) and calls.resolve(
+            calls.candidates_for_method("norm"), args, kwargs)[0] is not None
 
     def norm_call(self, args, kwargs, node):
         """x.norm(p, dim, keepdim) / gpujit.norm: a Python wrapper in eager gpujit; its
@@ -616,7 +628,10 @@ class OpCallMixin:
             return self.as_dtype_int(n.output)
         if not rets:
             return self.const(None)       # an op returning nothing (aten::manual_seed)
-        return self.emit("prim::TupleConstruct", n.outputs, [T.TupleType(tuple(rets))]).output
+        names = tuple(r.name for r in op.schema.returns)
+        # (torch's packOutputs: the tuple of named returns is a NamedTuple, x.max(0).values)
+        t = T.NamedReturnsType(tuple(rets), names) if all(names) else T.TupleType(tuple(rets))
+        return self.emit("prim::TupleConstruct", n.outputs, [t]).output
 
     def tensor_as_number(self, x, kind):
         """aten::<kind> (IntImplicit, FloatImplicit, ScalarImplicit) of a Tensor passed for

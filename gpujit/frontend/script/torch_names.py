@@ -76,11 +76,11 @@ class _V:
 
 class _N:
     __slots__ = ("kind", "inputs", "outputs", "blocks", "block", "value", "g", "effect",
-                 "loc", "dead")
+                 "loc", "dead", "alias")
 
     def __init__(self, kind, value=None, g=None):
         self.kind, self.value, self.g = kind, value, g
-        self.dead = False
+        self.dead = self.alias = False
         self.inputs, self.outputs, self.blocks, self.block = [], [], [], None
         self.effect = False
         self.loc = None     # (a constant's source range where torch's differs from
@@ -409,6 +409,7 @@ class _Replay:
         self.erase_load_stores(self.top, [{}])
         self.transform_exits()
         self.canonicalize_modified_loops(self.top)
+        self.normalize_ops(self.top)
         self.lower_tuples(self.top)
         self.dce()
         self.pool()
@@ -1711,6 +1712,8 @@ class _Replay:
             raise _Abort("schema")
         ops = list(ops)
         kws = dict(kws)
+        if op is not None:
+            self.failed_tries(op, rec, ops, kws)
         inputs = []
         for j, gv in enumerate(rec.inputs):
             a = args[j] if args is not None else None
@@ -1720,6 +1723,10 @@ class _Replay:
                      (p.source_range.line, p.source_range.col) == self.pos(e)):
                 self.claimed.add(id(p))
                 k, copies = len(p.inputs), 1
+                tup = self.tuple_operand(p, ops, kws, a)
+                if tup is not None:
+                    inputs.append(tup)
+                    continue
                 rest = sum(1 for b in args[j + 1:] if not b.kwarg_only) \
                     if args is not None else 0
                 if p.kind == "prim::ListConstruct" and k > 1 and \
@@ -1758,7 +1765,104 @@ class _Replay:
         n = self.insert(g.kind, inputs, rec.nout, g=g)
         if g.has_side_effects():
             n.effect = True
+        n.alias = _called_alias(e, g.kind)
+        if len(n.outputs) > 1 and op is not None:
+            # packOutputs: a builtin's results in a tuple (gpujit's, where it kept one)
+            pack = next((p for p in self.at.get(self.pos(e), ()) if id(p.node) not in
+                         self.claimed and p.kind == "prim::TupleConstruct" and
+                         len(p.inputs) == len(g.outputs) and
+                         all(a is b for a, b in zip(p.inputs, g.outputs))), None)
+            if pack is not None:
+                self.claimed.add(id(pack.node))
+            return self.insert("prim::TupleConstruct", n.outputs, 1,
+                               g=pack and pack.node).outputs[0]
         return n.outputs[0] if n.outputs else None if void else self._none_result()
+
+    def failed_tries(self, op, rec, ops, kws):
+        """matchSchemas' tries of the overloads torch lists before op (`x.mean(-1)` tries
+        mean(Tensor self, *, ScalarType? dtype=None) first): the values each made before it
+        failed (a default's constant, an int's list) are numbered, then erased. Nothing
+        where the replay cannot tell (the matched overload needed a conversion: torch's
+        second pass)."""
+        from .torch_overload_order import TORCH_OVERLOAD_ORDER
+        order = TORCH_OVERLOAD_ORDER.get(op.schema.name.split("::")[-1])
+        if not order or any(
+                v.node is not None and v.node.kind in _IMPLICIT for v in rec.inputs):
+            return
+        order = ["" if t == "-" else t for t in order.split()]
+        if op.schema.overload not in order:
+            return
+        from ...ops.registry import OVERLOADS
+        by = {o.schema.overload: o for o in OVERLOADS.get(op.schema.name, ())}
+        try:
+            types = [self.vtype(v) for v in ops]
+            ktypes = {k: self.vtype(v) for k, v in kws.items()}
+        except _Abort:
+            return
+        made = 0
+        for name in order[:order.index(op.schema.overload)]:
+            o = by.get(name)
+            k = _try_values(o.schema, types, ktypes) if o is not None else None
+            if k is None:
+                return
+            made += k
+        self.counter += made
+
+    def tuple_operand(self, p, ops, kws, a):
+        """A tuple for a List parameter (`x.new_ones((2, 2))`, `torch.cat((x, y))`):
+        tryConvertToType's list of the tuple's elements, read through its
+        prim::TupleConstruct (createTupleUnpack's fast path) or a prim::TupleUnpack of
+        it; None where the operand is no tuple."""
+        if p.kind != "prim::ListConstruct":
+            return None
+        if ops and not (a is not None and a.kwarg_only):
+            v = ops[0]
+        elif a is not None and a.name in kws:
+            v = kws[a.name]
+        else:
+            return None
+        src = v
+        while src.fwd is not None:
+            src = src.fwd
+        if src.node.kind == "prim::TupleConstruct":
+            elems = list(src.node.inputs)
+        elif src.node.kind == "prim::Load" and self.tuple_var(src.node.value):
+            elems = self.insert("prim::TupleUnpack", (v,), len(p.inputs)).outputs
+        else:
+            return None
+        if len(elems) != len(p.inputs):
+            raise _Abort("tuple conversion")
+        if ops and v is ops[0]:
+            ops.pop(0)
+        else:
+            kws.pop(a.name)
+        return self.insert(p.kind, elems, 1, g=p).outputs[0]
+
+    def normalize_ops(self, block):
+        """NormalizeOps: a node of an alias op (`x.clip(0, 1)`, `torch.det(x)`) replaced by
+        one of its target (replaceWithNewSymbol: new outputs, numbered now, that take the
+        old ones' names)."""
+        for n in list(_walk(block)):
+            if not n.alias or n.dead:
+                continue
+            for v in n.outputs[:]:
+                new = self.new_value(n)
+                name = v.name
+                if name is not None:
+                    self.set_name(new, name)        # (copyMetadata: the old one renamed)
+                self.replace_uses(v, new)
+                self.free(v)
+                n.outputs[n.outputs.index(v)] = new
+
+    def tuple_var(self, name):
+        """Whether variable name holds a tuple (its type, else what was stored in it:
+        the cleanup read a tuple's variable through, it names no gpujit value)."""
+        try:
+            return self.var_type(name).startswith(("(", "NamedTuple("))
+        except _Abort:
+            return any(n.kind == "prim::Store" and n.value == name and
+                       n.inputs[0].node.kind == "prim::TupleConstruct"
+                       for n in _walk(self.top))
 
     def _none_result(self):
         raise _Abort("no output")
@@ -2601,6 +2705,95 @@ def _is_before(u1, u2):
         if i1 != i2:
             return i1 < i2
     return False
+
+
+# torch's NormalizeOps aliases (normalize_ops.cpp's getOperatorAliasMap), by the name called
+_NORMALIZED = frozenset((
+    "absolute clip det matrix_power linalg_matmul ger arccos arcsin arctan arctan2 arccosh "
+    "arcsinh arctanh fix negative subtract greater_equal greater less_equal less not_equal "
+    "divide multiply inverse true_divide concat concatenate row_stack swapdims swapaxes "
+    "moveaxis special_erf special_erfc special_erfinv orgqr adjoint special_exp2 "
+    "special_expm1 special_logit special_logsumexp special_round special_log1p special_sinc "
+    "special_digamma special_psi special_i0 special_xlogy special_log_softmax "
+    "special_gammaln special_multigammaln special_polygamma special_expit").split())
+
+
+_IMPLICIT = frozenset({"prim::NumToTensor", "aten::Int", "aten::Float", "aten::ScalarImplicit",
+                       "aten::IntImplicit", "aten::FloatImplicit", "aten::device"})
+
+
+def _try_values(schema, types, ktypes):
+    """The values tryMatchSchema makes for schema before it fails (types: the positional
+    operands' then the keywords' types); None where it cannot tell, or schema would
+    match."""
+    made, k, used = 0, 0, set()
+    for a in schema.arguments:
+        if not a.kwarg_only and k < len(types):
+            if str(a.type).endswith("]") and len(types) - k > 1 and \
+                    not types[k].endswith("]"):
+                return None             # (varargs used as a list: x.view(2, -1))
+            m = _arg_match(types[k], a)
+            k += 1
+        elif a.name in ktypes:
+            m = _arg_match(ktypes[a.name], a)
+            used.add(a.name)
+        elif a.has_default:
+            m = 1                       # (NamedValue(default).value: a constant)
+        else:
+            return made
+        if m is None:
+            return None
+        if m is False:
+            return made
+        made += m
+    if k < len(types) or set(ktypes) - used:
+        return made
+    return None
+
+
+def _arg_match(t, a):
+    """tryMatchArgument without conversions of a value of type t (the replay's type
+    text): False where it fails, the values it makes (an int for `int[1]`: its list),
+    None where the replay cannot tell."""
+    s = str(a.type).replace("SymInt", "int")
+    opt = s.endswith("?")
+    base = s.rstrip("?")
+    tensor = t.startswith("Tensor")
+    plain = ("int", "float", "bool", "str", "int[]", "float[]", "Tensor[]")
+    if t == "NoneType":
+        return 0 if opt else False
+    if base == "Tensor":
+        return 0 if tensor else False if t in plain else None
+    if base in ("int", "bool", "str"):
+        return 0 if t == base else False if tensor or t in plain else None
+    if base == "float":
+        return 0 if t == "float" else False if tensor or t in ("bool", "str") else None
+    if base == "Scalar":
+        return 0 if t in ("int", "float") else False if tensor or t in plain[2:] else None
+    if base in ("ScalarType", "Layout", "MemoryFormat"):
+        return 0 if t == "int" else False if tensor or t in plain[1:] else None
+    if base.endswith("]") and "[" in base:
+        elem = base[:base.index("[")]
+        if t == elem + "[]":
+            return 0
+        if t == elem and base[len(elem) + 1:-1].isdigit() and elem in ("int", "float"):
+            return 1                    # (isIntOrFloatUsedAsList: the list of copies)
+        if tensor or t in plain:
+            return False
+    return None
+
+
+def _called_alias(e, kind):
+    """Whether call e names an alias op that NormalizeOps replaces (gpujit's node has the
+    target's kind already)."""
+    f = getattr(e, "func", None)
+    if not isinstance(f, ast.Attribute):
+        return False
+    name = f.attr
+    if isinstance(f.value, ast.Attribute) and f.value.attr in ("special", "linalg"):
+        name = f"{f.value.attr}_{name}"
+    base = name[:-1] if name.endswith("_") and not name.endswith("__") else name
+    return base in _NORMALIZED and kind.split("::")[-1] != name
 
 
 def _walk(block):
