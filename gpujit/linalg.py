@@ -28,7 +28,8 @@ def _bind(name):
     if len(ops) > 1:
         fn.__module__ = __name__
     # torch.linalg.inv(A, out=o), torch.linalg.qr(A, out=(Q, R)): the .out overloads
-    return _with_out(name, fn, ops) if any(_python_out(d) for d in ops) else fn
+    # (named linalg_<name>, as torch's: its __name__ and its errors' words)
+    return _with_out(f"linalg_{name}", fn, ops) if any(_python_out(d) for d in ops) else fn
 
 
 matmul = _g.matmul

@@ -390,7 +390,9 @@ def _same_data(a, b):
 
 
 def _fill_tensor_meta(self, value):
-    if len(value.shape) != 0:
+    # (a number as value: a NumPy scalar given for the Tensor reaches here as the Python
+    # number PyTorch's parser reads it as, registry.numpy_number)
+    if len(getattr(value, "shape", ())) != 0:
         raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                            f"{len(value.shape)} dimensions.")
     return TensorMeta(self.dtype, tuple(self.shape), self.device)

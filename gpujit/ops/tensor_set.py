@@ -16,6 +16,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd import grad_mode
 from ..tensor import Tensor
+from .derivatives import not_implemented as _not_implemented
 from .meta import TensorMeta
 from .registry import OPS, dispatch_state, op, tensor_method
 from .tensor_flags import UntypedStorage, TypedStorage
@@ -180,6 +181,11 @@ def _set_source(xp, self, source):
         raise RuntimeError(f"Could not set tensor of type {_cpp(_dt.from_numpy_dtype(source.dtype))} "
                            f"to a tensor of type {_cpp(_dt.from_numpy_dtype(self.dtype))}")
     return source.view()        # (a new array object: `r is self` means unchanged)
+
+
+# (torch 2.13 records set_ with autograd's NotImplemented node: a backward through it is
+# "derivative for set_ is not implemented")
+_not_implemented(_set_source, message="derivative for set_ is not implemented")
 
 
 def swap_tensors(t1, t2):
