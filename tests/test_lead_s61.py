@@ -42,3 +42,39 @@ def test_cse_keeps_two_returned_results_apart():
           return (%a, %b, %w, %w.1)
         """)
     assert out.count("aten::tanh") == 2 and out.count("prim::GetAttr") == 2, out
+
+
+def test_linalg_functions_name_themselves_as_torch():
+    """torch.linalg's functions are named linalg_<name> (their __name__ and their
+    parser's errors); f61's alias renaming had turned linalg_matrix_norm() into
+    matrix_norm() (torch 2.13's text below)."""
+    import pytest
+    import gpujit
+    assert gpujit.linalg.matrix_norm.__name__ == "linalg_matrix_norm"
+    assert gpujit.linalg.inv.__name__ == "linalg_inv"
+    with pytest.raises(TypeError, match=r"^linalg_matrix_norm\(\) received an invalid "
+                                        r"combination of arguments - got \(Tensor, str, float\)"):
+        gpujit.linalg.matrix_norm(gpujit.ones(1, 3), "a", 0.5)
+    with pytest.raises(TypeError, match=r"^matrix_power\(\): argument 'n' \(position 2\) must "
+                                        r"be int, not str"):
+        gpujit.matrix_power(gpujit.ones(2, 2), "a")
+
+
+def test_traced_set_records_the_not_implemented_derivative():
+    """A traced Tensor.set_ (c61's aten::set_.source_Tensor) of a tensor that requires
+    grad: backward raises torch 2.13's words, no silent zero gradient."""
+    import pytest
+    import gpujit
+
+    def f(x, y):
+        z = x.clone()
+        z.set_(y * 2)
+        return z
+
+    x = gpujit.zeros(3)
+    y = gpujit.ones(3, requires_grad=True)
+    t = gpujit.jit.trace(f, (x, y), check_trace=False)
+    out = t(x, y)
+    assert out.tolist() == [2.0, 2.0, 2.0] and out.requires_grad
+    with pytest.raises(RuntimeError, match="derivative for set_ is not implemented"):
+        out.sum().backward()
