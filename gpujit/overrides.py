@@ -443,8 +443,13 @@ def _api_name(func):
     for modname in (("gpujit.nn.functional", "gpujit.functional")
                     + _function_entries._NAMESPACES + tuple(_function_entries._ONLY)):
         mod = _sys.modules.get(modname)
-        if mod is not None and name and vars(mod).get(name) is func:
-            return "torch" + modname[len("gpujit"):] + "." + name
+        if mod is None or not name:
+            continue
+        # (torch.linalg.norm's and torch.fft.fft's own names are linalg_norm / fft_fft)
+        short = modname.rpartition(".")[2] + "_"
+        for n in (name, name[len(short):] if name.startswith(short) else None):
+            if n and vars(mod).get(n) is func:
+                return "torch" + modname[len("gpujit"):] + "." + n
     mod = getattr(func, "__module__", None)
     return f"{mod + '.' if mod else ''}{qual}"
 
