@@ -230,13 +230,8 @@ def _with_requires_grad(name, fn):
                             f"{registry.type_name(requires_grad)}")
         r = fn(*args, **kwargs)
         return r._factory_requires_grad() if requires_grad else r
-    factory.__name__ = factory.__qualname__ = name
-    factory.__doc__ = fn.__doc__
-    factory.__wrapped__ = fn
-    for attr in ("op", "overloads"):
-        if hasattr(fn, attr):
-            setattr(factory, attr, getattr(fn, attr))
-    return factory
+    from .out_variants import dressed_as
+    return dressed_as(factory, fn, name)
 
 
 def bind(namespace: dict, tensor_cls, functional_ns: dict):

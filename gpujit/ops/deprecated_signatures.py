@@ -164,10 +164,5 @@ def with_deprecated(name, fn, method):
                 raise
             return r
 
-    call.__name__ = call.__qualname__ = name
-    call.__doc__ = fn.__doc__
-    call.__wrapped__ = fn
-    for attr in ("op", "overloads"):
-        if hasattr(fn, attr):
-            setattr(call, attr, getattr(fn, attr))
-    return call
+    from .out_variants import dressed_as
+    return dressed_as(call, fn, name)

@@ -532,10 +532,16 @@ def with_out(pyname, fn, ovs, fallback=None):
             return e
         return TypeError(pyname + msg[len(own):])
 
-    function.__name__ = function.__qualname__ = pyname
-    function.__doc__ = fn.__doc__
-    function.__wrapped__ = fn
+    return dressed_as(function, fn, pyname)
+
+
+def dressed_as(wrapper, fn, name):
+    """wrapper (a public entry point wrapping fn) named `name`, with fn's doc, fn as its
+    __wrapped__ and fn's registry handles (op, overloads)."""
+    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__wrapped__ = fn
     for attr in ("op", "overloads"):
         if hasattr(fn, attr):
-            setattr(function, attr, getattr(fn, attr))
-    return function
+            setattr(wrapper, attr, getattr(fn, attr))
+    return wrapper
