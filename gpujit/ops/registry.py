@@ -1075,7 +1075,11 @@ class CPUAllocationError(RuntimeError, MemoryError):
 
 def allocation_error(exc):
     """NumPy's MemoryError ('Unable to allocate 4.00 TiB for an array with shape (2**40,)
-    and data type float32') in PyTorch's CPU allocator's words."""
+    and data type float32') in PyTorch's CPU allocator's words. A CUDA allocation's error
+    (CuPy's OutOfMemoryError, a MemoryError too; gpujit.cuda's OutOfMemoryError wraps it)
+    is returned as it is: torch.cuda.OutOfMemoryError, not the CPU allocator's."""
+    if isinstance(exc, RuntimeError) or type(exc).__module__.partition(".")[0] == "cupy":
+        return exc
     import re
     m = re.search(r"with shape \(([\d,\s]*)\) and data type (\w+)", str(exc))
     if m is None:
