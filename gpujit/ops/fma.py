@@ -75,6 +75,12 @@ _CUPY_KERNELS: dict = {}
 def _cupy_kernel(xp, args, dt):
     if not any(isinstance(v, xp.ndarray) for v in args):
         return None
+    # CuPy's kernel takes arrays of exactly its parameters' dtype (else TypeError "Type is
+    # mismatched") and rounds a scalar to it first: other operands take the emulation
+    for v in args:
+        vdt = getattr(v, "dtype", None)
+        if vdt is not None and vdt != dt or vdt is None and float(dt.type(v)) != v:
+            return None
     k = _CUPY_KERNELS.get(dt)
     if k is None:
         make = getattr(xp, "ElementwiseKernel", None)

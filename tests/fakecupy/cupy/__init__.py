@@ -700,6 +700,32 @@ for _name, _uf in [("lt", _np.less), ("le", _np.less_equal), ("gt", _np.greater)
     setattr(ndarray, f"__{_name}__", _make_binop(_uf)[0])
 
 
+def _saturates(src, dst):
+    """Whether CuPy's cast of src to dst is CUDA's float -> integer conversion."""
+    return _np.dtype(src).kind == "f" and _np.dtype(dst).kind in "iu"
+
+
+def _device_cast(a, dtype):
+    """CUDA's float -> integer conversion (PTX cvt.rzi: truncate, clamp to the target's
+    range, nan -> 0), which CuPy's astype and copies compile to; NumPy's C cast on x86
+    gives the `indefinite` value (INT_MIN) or wraps instead (-1.5 -> uint8: 255 on the
+    host, 0 on the GPU)."""
+    dtype = _np.dtype(dtype)
+    info = _np.iinfo(dtype)
+    with _np.errstate(invalid="ignore"):
+        t = _np.trunc(_np.asarray(a, _np.float64))       # (float16/32 exact in float64)
+        hi = t >= float(info.max) + 1.0                  # (2**63 exact: no rounding)
+        lo = t < float(info.min)
+        nan = _np.isnan(t)
+        mid = ~(hi | lo | nan)
+        out = _np.zeros(t.shape, dtype)
+        out[mid] = t[mid].astype(dtype)
+    out[hi], out[lo] = info.max, info.min
+    if (hi | lo | nan).any():
+        _log(f"float -> {dtype} conversion saturated (CUDA clamps, x86 does not)")
+    return out
+
+
 def _make_method(name):
     sig = _SIGS["ndarray"].get(name)
 
@@ -716,6 +742,9 @@ def _make_method(name):
             kwargs["kind"] = "stable"
         if name in ("item", "tolist", "tobytes"):
             return getattr(self._a, name)(*args, **kwargs)
+        if name == "astype" and _saturates(self.dtype, args[0] if args else kwargs["dtype"]):
+            return _wrap(_device_cast(self._a, args[0] if args else kwargs["dtype"]),
+                         self._dev)
         if name == "take":
             kwargs["mode"] = "wrap"          # (CuPy's take wraps out-of-bounds indices)
         if name == "put":
@@ -855,6 +884,13 @@ def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, **kw):
         dev = obj._dev
         obj = obj._a
     elif isinstance(obj, (list, tuple)):
+        if _has_device_array(obj) and _concat_shape(obj) is None:
+            # (CuPy concatenates a nested sequence only of cupy arrays of one shape; any
+            # other goes through numpy.array, which calls __array__ on the cupy arrays)
+            raise TypeError("Implicit conversion to a NumPy array is not allowed. Please "
+                            "use `.get()` to construct a NumPy array explicitly. (fake "
+                            "cupy: a sequence mixing cupy arrays with scalars, numpy "
+                            "arrays or other shapes)")
         obj = _unwrap(obj, "array", allow_host=True)
     elif hasattr(obj, "__cuda_array_interface__"):
         view = _from_cuda_array_interface(obj)
@@ -867,6 +903,29 @@ def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, **kw):
     if a is obj and not copy:
         return ndarray._from_np(a, dev)
     return ndarray._from_np(a, dev)
+
+
+def _has_device_array(obj):
+    if isinstance(obj, ndarray):
+        return True
+    return isinstance(obj, (list, tuple)) and any(_has_device_array(v) for v in obj)
+
+
+def _concat_shape(obj):
+    """The shape CuPy's array() concatenates a nested sequence of arrays to (all cupy or
+    all numpy arrays, one shape: _compute_concat_info_impl in cupy/_core/core.pyx), or
+    None (then numpy.array converts it)."""
+    def info(o):
+        if isinstance(o, (ndarray, _np.ndarray)):
+            return o.shape, type(o)
+        if isinstance(o, (list, tuple)) and len(o):
+            first = info(o[0])
+            if first is None or any(info(e) != first for e in o[1:]):
+                return None
+            return (len(o),) + first[0], first[1]
+        return None
+    r = info(obj)
+    return None if r is None else r[0]
 
 
 def _from_cuda_array_interface(obj):
@@ -1018,6 +1077,7 @@ from . import lib  # noqa: E402
 from . import linalg  # noqa: E402
 from . import fft  # noqa: E402
 from . import testing  # noqa: E402
+from ._elementwise import ElementwiseKernel  # noqa: E402
 
 import sys as _sys  # noqa: E402
 

@@ -61,6 +61,13 @@ class RandomState:
         n, p = _unwrap((n, p), "binomial")
         return _wrap(_np.asarray(self._rng.binomial(n, p, size)).astype(dtype))
 
+    def standard_gamma(self, shape, size=None, dtype=float):
+        from . import asarray
+        shape = asarray(shape)              # (CuPy: cupy.asarray, a host array copied)
+        size = shape.shape if size is None else size
+        return _wrap(_np.asarray(self._rng.standard_gamma(
+            _np.broadcast_to(shape._a, size))).astype(dtype))
+
     def permutation(self, a):
         if isinstance(a, _np.ndarray):
             raise TypeError("fake cupy: permutation of a numpy array")
