@@ -127,13 +127,13 @@ class QuantizedTensor(_reg._Tensor):
     def _q_per_channel_scales(self):
         self._per_channel()
         # (float64, int64; float32 both with floating zero points: float qparams)
-        return _reg.wrap(self._qscale.copy(), _dt.from_numpy_dtype(self._qscale.dtype),
-                         self._device)
+        return _reg.wrap(_on(self._qscale.copy(), self._device),
+                         _dt.from_numpy_dtype(self._qscale.dtype), self._device)
 
     def _q_per_channel_zero_points(self):
         self._per_channel()
-        return _reg.wrap(self._qzp.copy(), _dt.from_numpy_dtype(self._qzp.dtype),
-                         self._device)
+        return _reg.wrap(_on(self._qzp.copy(), self._device),
+                         _dt.from_numpy_dtype(self._qzp.dtype), self._device)
 
     def _q_per_channel_axis(self):
         self._per_channel()
@@ -184,6 +184,20 @@ def _host_copy(v):
     return v.copy() if isinstance(v, np.ndarray) else v
 
 
+def _host(a):
+    """A tensor's array on the host (CuPy's: copied; NumPy refuses it implicitly). The
+    quantizers compute on the host, as ATen's CPU kernels, whatever the device."""
+    return a if isinstance(a, np.ndarray) else a.get()
+
+
+def _on(bits, dev):
+    """The integer representation placed on dev (CuPy's array on a CUDA device)."""
+    if dev.type == "cpu":
+        return bits
+    from .device import xp_for
+    return xp_for(dev).asarray(bits)          # (xp_for makes dev CuPy's current device)
+
+
 def rebuild(bits, dtype_name, dev, scheme_name, scale, zp, axis=None):
     """The quantized tensor of `bits` (an integer array) and its quantizer, by names:
     QuantizedTensor.__reduce__'s, and torch._utils._rebuild_qtensor's for gpujit.load."""
@@ -219,10 +233,13 @@ def _dequantized(t):
         shape = [1] * q.ndim
         shape[t._qaxis] = -1
         zp, sc = t._qzp.reshape(shape), t._qscale.reshape(shape).astype(np.float32)
+        if not isinstance(q, np.ndarray):          # (CuPy takes no host arrays)
+            zp, sc = _on(zp, t._device), _on(sc, t._device)
     d = q.astype(np.int64) - zp
     if t._dtype is _dt.qint32:
         d = d.astype(np.int32)
-    return np.asarray(d.astype(np.float32) * sc)
+    r = d.astype(np.float32) * sc
+    return np.asarray(r) if isinstance(q, np.ndarray) else r
 
 
 def _qdtype(dtype):
@@ -258,7 +275,7 @@ def quantize_per_tensor(input, scale, zero_point, dtype):
         raise RuntimeError(f"quantize_tensor_per_tensor_affine zero_point {zero_point} is "
                            f"below lower bound.")
     _warn_deprecated()
-    x = np.asarray(input._data)
+    x = _host(input._data)
     with np.errstate(all="ignore"):
         inv = np.float32(1) / np.float32(scale)
         if dtype is _dt.qint32:
@@ -270,7 +287,7 @@ def quantize_per_tensor(input, scale, zero_point, dtype):
                 np.float32)).astype(np.float64)
         q = np.clip(v, lo, hi)
         q = np.where(v != v, lo if dtype is _dt.qint32 else hi, q)
-    bits = q.astype(_REPR[dtype], order="C")
+    bits = _on(q.astype(_REPR[dtype], order="C"), input._device)
     return _make(bits, dtype, input._device, _dt.per_tensor_affine, float(scale),
                  int(zero_point))
 
@@ -279,13 +296,13 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
     """torch.quantize_per_channel(input, scales, zero_points, axis, dtype)."""
     _float_input(input)
     lo, hi = _qdtype(dtype)
-    x = np.asarray(input._data)
+    x = _host(input._data)
     if not 0 <= axis < max(x.ndim, 1):
         raise RuntimeError(f"Channel axis out of range in per channel affine quantization. "
                            f"Got: {axis}Expected: < {x.ndim}")
     floating = zero_points._dtype.category >= _dt.FLOATING
-    sc = np.asarray(scales._data, np.float32 if floating else np.float64).reshape(-1)
-    zp = np.asarray(zero_points._data).astype(np.float32 if floating else np.int64).reshape(-1)
+    sc = _host(scales._data).astype(np.float32 if floating else np.float64).reshape(-1)
+    zp = _host(zero_points._data).astype(np.float32 if floating else np.int64).reshape(-1)
     if sc.size != x.shape[axis] or zp.size != x.shape[axis]:
         raise RuntimeError("length of scales must equal to channel")
     _warn_deprecated()
@@ -301,7 +318,7 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
             v = np.rint(x * inv.reshape(shape) + zp.reshape(shape)).astype(np.float64)
             v = np.where((v > -2.0 ** 63 - 1) & (v < 2.0 ** 63), v, -2.0 ** 63)
             q = np.clip(v.astype(np.int64).astype(np.int32), lo, hi)
-        bits = q.astype(_REPR[dtype], order="C")
+        bits = _on(q.astype(_REPR[dtype], order="C"), input._device)
         return _make(bits, dtype, input._device, _dt.per_channel_affine_float_qparams,
                      sc.copy(), zp.copy(), axis)
     with np.errstate(all="ignore"):
@@ -309,7 +326,7 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
         v = np.rint(x * inv).astype(np.float64) + zp.reshape(shape)
         v = np.where((v > -2.0 ** 63 - 1) & (v < 2.0 ** 63), v, -2.0 ** 63)
         q = np.clip(v, lo, hi)
-    bits = q.astype(_REPR[dtype], order="C")
+    bits = _on(q.astype(_REPR[dtype], order="C"), input._device)
     return _make(bits, dtype, input._device, _dt.per_channel_affine, sc.copy(), zp.copy(), axis)
 
 
@@ -321,7 +338,8 @@ def _int_bits(t):
     if d is None or isinstance(t, QuantizedTensor):
         raise RuntimeError("Creation of quantized tensor requires quantized dtype like "
                            "torch.quint8")
-    return np.array(np.asarray(t._data), order="K"), d
+    a = t._data
+    return (np.array(a, order="K") if isinstance(a, np.ndarray) else a.copy()), d
 
 
 def _make_per_tensor_quantized_tensor(self, scale, zero_point):
@@ -335,8 +353,8 @@ def _make_per_channel_quantized_tensor(self, scale, zero_point, axis):
     """torch._make_per_channel_quantized_tensor: the integers of self with per-channel
     scales (float64) and zero points (int64) along axis."""
     bits, d = _int_bits(self)
-    sc = np.asarray(scale._data, np.float64).reshape(-1).copy()
-    zp = np.asarray(zero_point._data).astype(np.int64).reshape(-1)
+    sc = _host(scale._data).astype(np.float64).reshape(-1)
+    zp = _host(zero_point._data).astype(np.int64).reshape(-1)
     return _make(bits, d, self._device, _dt.per_channel_affine, sc, zp, int(axis))
 
 

@@ -151,3 +151,27 @@ def test_a_cuda_allocation_failure_is_torch_cuda_out_of_memory_error():
             assert isinstance(e.value, gpujit.OutOfMemoryError)
     finally:
         pool.set_limit(size=limit)
+
+
+@cuda
+def test_quantize_and_dequantize_a_cuda_tensor():
+    # quantize_per_tensor / per_channel read the input through NumPy (CuPy refused it:
+    # 'Implicit conversion to a NumPy array'); torch quantizes CUDA tensors on the device
+    import warnings
+    x = gpujit.tensor([[0.05, -1.26, 3.3, 100.0], [-0.31, 0.0, 2.45, -7.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # (quantization's deprecation warning)
+        for make in (lambda t: gpujit.quantize_per_tensor(t, 0.1, 3, gpujit.quint8),
+                     lambda t: gpujit.quantize_per_channel(
+                         t, gpujit.tensor([0.1, 0.2], device=t.device),
+                         gpujit.tensor([1, -2], device=t.device), 0, gpujit.qint8)):
+            want, got = make(x), make(x.cuda())
+            assert got.device.type == "cuda" and got.dtype is want.dtype
+            assert got.int_repr().device.type == "cuda"
+            assert got.int_repr().tolist() == want.int_repr().tolist()
+            d = got.dequantize()
+            assert d.device.type == "cuda" and d.tolist() == want.dequantize().tolist()
+            assert "device='cuda:0'" in repr(got)
+        q = gpujit._make_per_tensor_quantized_tensor(
+            gpujit.tensor([1, 2], dtype=gpujit.uint8, device="cuda"), 0.5, 1)
+        assert q.device.type == "cuda" and q.dequantize().tolist() == [0.0, 0.5]
