@@ -107,6 +107,19 @@ def adjoint(xp, self):
 
 
 # ------------------------------------------------------------------ as_strided
+def _memory_span(root):
+    """A 1-D view of root's dtype over the memory root's elements span (lowest address
+    first)."""
+    import numpy as np
+    pos = root[tuple(slice(None, None, -1) if st < 0 else slice(None) for st in root.strides)]
+    span = sum((n - 1) * st for n, st in zip(pos.shape, pos.strides)) // pos.itemsize + 1 \
+        if pos.size else 0
+    if isinstance(root, np.ndarray):
+        return np.lib.stride_tricks.as_strided(pos, shape=(span,), strides=(pos.itemsize,))
+    import cupy
+    return cupy.lib.stride_tricks.as_strided(pos, shape=(span,), strides=(pos.itemsize,))
+
+
 def storage_of(a):
     """(a 1-D view of the storage array a lies in, as a's dtype; a's offset in it, in
     elements). The storage is the array that owns the memory (NumPy/CuPy `base`)."""
@@ -121,9 +134,13 @@ def storage_of(a):
             if type(b) is not type(a):
                 break
         root = b
-    if not (root.flags.c_contiguous or root.flags.f_contiguous):
-        root = a if (a.flags.c_contiguous or a.flags.f_contiguous) else a.copy()
-    flat = root.reshape(-1, order="A")
+    if root.flags.c_contiguous or root.flags.f_contiguous:
+        flat = root.reshape(-1, order="A")
+    else:
+        # an array that owns memory in another order (a channels_last tensor's: NumPy's
+        # empty_like / copy keep the layout): a 1-D view over the memory it spans (a copy
+        # gave a storage elsewhere: a garbage offset, saves that did not load back)
+        flat = _memory_span(root)
     if flat.dtype != a.dtype:                # a reinterpreting view (x.view(dtype))
         nbytes = flat.size * flat.dtype.itemsize
         flat = flat.view("u1")[:nbytes - nbytes % a.dtype.itemsize].view(a.dtype)
