@@ -751,6 +751,11 @@ class Tensor:
             return (rebuild_meta, args, state) if state else (rebuild_meta, args)
         a = self._data if self._device is _cpu else self._data.get()
         args = (a, self._dtype.name, str(self._device), self.requires_grad)
+        st = self.stride()
+        if a.ndim > 1 and a.size and not self.is_contiguous():
+            from .ops.memory_format import _dense
+            if _dense(a.shape, st):      # (NumPy pickles C order: channels_last kept, as
+                args += (st,)            # torch's pickle keeps a tensor's strides)
         state = _own_attrs(self)
         # (Python attributes set on it travel along, as torch's _get_obj_state)
         return (_rebuild, args, state) if state else (_rebuild, args)
@@ -910,10 +915,13 @@ def _own_attrs(t):
     return dict(d) if d else None
 
 
-def _rebuild(data, dtype_name, dev, requires_grad):
+def _rebuild(data, dtype_name, dev, requires_grad, stride=None):
     from .ops.creation import tensor
-    return tensor(data, dtype=_dt.to_dtype(dtype_name), device=dev,
-                  requires_grad=requires_grad)
+    from .ops.factory_extra import empty_strided
+    t = tensor(data, dtype=_dt.to_dtype(dtype_name), device=dev)
+    if stride is not None and tuple(stride) != t.stride():
+        t = empty_strided(t.shape, stride, dtype=t.dtype, device=t.device).copy_(t)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 # the dtype/device conversions, new_* factories, resize_ and .T/.mT/.H/.mH/.layout:

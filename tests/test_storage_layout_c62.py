@@ -54,3 +54,32 @@ def test_channels_last_tensors_and_views_save_and_load(device):
     assert m.weight.stride() == (18, 1, 6, 2)
     np.testing.assert_array_equal(m.weight.detach().cpu().numpy(),
                                   conv.weight.detach().cpu().numpy())
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_set_over_a_channels_last_tensors_storage(device):
+    # (NumPy refused the non-C-order owner as a buffer: 'ndarray is not contiguous'; on
+    # CUDA set_ builds cupy.cuda.MemoryPointer(mem, offset), which the fake CuPy lacked)
+    x = gpujit.arange(48.0, device=device).reshape(2, 3, 2, 4).to(
+        memory_format=gpujit.channels_last)
+    y = gpujit.empty(0, device=device).set_(x.untyped_storage(), 0, (2, 3), (1, 2))
+    assert y.tolist() == [[0.0, 16.0, 9.0], [8.0, 1.0, 17.0]]
+    y.mul_(-1)                                   # (the same memory)
+    assert x[0, 1, 0, 0].item() == -8.0 and x[0, 0, 1, 0].item() == 4.0
+    z = gpujit.arange(6.0, device=device)
+    w = gpujit.empty(0, device=device).set_(z[2:].untyped_storage(), 1, (2, 2), (1, 2))
+    assert w.tolist() == [[1.0, 3.0], [2.0, 4.0]]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_pickle_and_deepcopy_keep_a_dense_tensors_strides(device):
+    import copy
+    import pickle
+    x = _cl(device)
+    t = gpujit.arange(6.0, device=device).reshape(2, 3).t()
+    for v in (x, t):
+        for back in (pickle.loads(pickle.dumps(v)), copy.deepcopy(v)):
+            assert back.stride() == v.stride() and back.device == v.device
+            assert back.tolist() == v.tolist()
+    g = pickle.loads(pickle.dumps(t.detach().requires_grad_()))
+    assert g.requires_grad and g.is_leaf and g.stride() == (1, 3)

@@ -101,6 +101,11 @@ def _over_storage(storage, dtype, offset, size, stride):
         return None
     if isinstance(src, np.ndarray):
         root, _ = _root_array(src)
+        if not (root.flags.c_contiguous or root.flags.f_contiguous):
+            # (memory owned in another order, a channels_last tensor's: no buffer as it
+            # is; its bytes as one, views_strided.storage_of's span)
+            from .views_strided import _memory_span
+            root = _memory_span(root).view(np.uint8)
         return np.ndarray(size, dtype.np, buffer=root, offset=start, strides=byte_strides)
     import cupy
     mem = src.data.mem

@@ -86,22 +86,30 @@ def _log(msg):
 
 class _Memory:
     """An allocation (CuPy's Memory / PooledMemory): only MemoryPointers refer to it; `ptr`
-    is where it starts, `size` its bytes, `device_id` its device (as CuPy's)."""
-    __slots__ = ("ptr", "size", "device_id")
+    is where it starts, `size` its bytes, `device_id` its device (as CuPy's); `_owner`
+    the NumPy buffer (for MemoryPointer(mem, offset))."""
+    __slots__ = ("ptr", "size", "device_id", "_owner")
 
-    def __init__(self, ptr=0, size=0, device_id=0):
+    def __init__(self, ptr=0, size=0, device_id=0, owner=None):
         self.ptr, self.size, self.device_id = int(ptr), int(size), int(device_id)
+        self._owner = owner
 
 
 class MemoryPointer:
     """A device pointer: the host address of a NumPy buffer (kept alive by `_owner`) in
-    allocation `mem`."""
+    allocation `mem`. CuPy's constructor, MemoryPointer(mem, offset), works too."""
     __slots__ = ("_owner", "ptr", "_lo", "_hi", "device_id", "mem")
 
-    def __init__(self, owner, ptr, lo, hi, device_id=0, mem=None):
+    def __init__(self, owner, ptr, lo=None, hi=None, device_id=0, mem=None):
+        if isinstance(owner, _Memory) and lo is None:        # (CuPy's: mem, offset)
+            mem, offset = owner, int(ptr)
+            if not 0 <= offset <= mem.size:
+                raise ValueError(f"fake cupy: offset {offset} outside the allocation")
+            owner, ptr, lo, hi, device_id = (mem._owner, mem.ptr + offset, mem.ptr,
+                                             mem.ptr + mem.size, mem.device_id)
         self._owner, self.ptr, self._lo, self._hi = owner, int(ptr), lo, hi
         self.device_id = device_id
-        self.mem = _Memory(lo, hi - lo, device_id) if mem is None else mem
+        self.mem = _Memory(lo, hi - lo, device_id, owner) if mem is None else mem
 
     @property
     def device(self):
