@@ -72,6 +72,14 @@ def _ufunc(args, dt, which=None):
 _CUPY_KERNELS: dict = {}
 
 
+def _holds(dt, v):
+    """Whether float dtype dt holds the Python number v exactly."""
+    try:
+        return float(dt.type(v)) == v
+    except (OverflowError, TypeError, ValueError):
+        return False
+
+
 def _cupy_kernel(xp, args, dt):
     if not any(isinstance(v, xp.ndarray) for v in args):
         return None
@@ -79,7 +87,7 @@ def _cupy_kernel(xp, args, dt):
     # mismatched") and rounds a scalar to it first: other operands take the emulation
     for v in args:
         vdt = getattr(v, "dtype", None)
-        if vdt is not None and vdt != dt or vdt is None and float(dt.type(v)) != v:
+        if vdt is not None and vdt != dt or vdt is None and not _holds(dt, v):
             return None
     k = _CUPY_KERNELS.get(dt)
     if k is None:

@@ -120,10 +120,12 @@ class ElementwiseKernel:
         in_types = [dt if dt is not None else types[ctype] for _, dt, ctype, _ in self.in_params]
         out_types = [dt if dt is not None else types[ctype]
                      for _, dt, ctype, _ in self.out_params]
-        # scalars become C scalars of their parameter's type; arrays stay as they are
+        # scalars become C scalars of their parameter's type (CuPy's PyArray_Pack: an
+        # out-of-bounds int raises OverflowError, nan into an integer ValueError); arrays
+        # stay as they are
         vals = {}
         for (pname, *_), a, t in zip(self.in_params, ins, in_types):
-            vals[pname] = a._a if isinstance(a, ndarray) else _np.asarray(a).astype(t)
+            vals[pname] = a._a if isinstance(a, ndarray) else _np.array(a, dtype=t)
         shape = _np.broadcast_shapes(*(_np.shape(v) for v in vals.values()),
                                      *(o.shape for o in outs))
         r = self._func(*(vals[n] for n in self._args))
