@@ -21,6 +21,12 @@ Mimics real CuPy where gpujit could go wrong:
     (CuPy: undefined, its threads race; NumPy: the last), so relying on last-wins fails.
   * cupy.cuda.function.Module: launches are EMULATED from the kernel's Python text,
     recovered by hooking gpujit.kernels.targets.compile_ptx (see _emulate.py).
+  * float -> integer astype is CUDA's conversion (truncate, clamp, nan -> 0), not x86's.
+  * array() / asarray() of a sequence concatenate only cupy arrays of one shape; a
+    sequence mixing them with scalars or numpy arrays raises TypeError, as CuPy's
+    numpy.array fallback does.
+  * ElementwiseKernel: CuPy's type rules (an array of a fixed-type parameter must have
+    that dtype exactly); only the operations _elementwise.py whitelists are evaluated.
 Names that real CuPy does not export (per cupy/__init__.py of upstream master) raise
 AttributeError. Events that look suspicious but are allowed are logged to $FAKECUPY_LOG
 when it is set.
