@@ -175,3 +175,23 @@ def test_quantize_and_dequantize_a_cuda_tensor():
         q = gpujit._make_per_tensor_quantized_tensor(
             gpujit.tensor([1, 2], dtype=gpujit.uint8, device="cuda"), 0.5, 1)
         assert q.device.type == "cuda" and q.dequantize().tolist() == [0.0, 0.5]
+
+
+def test_pack_padded_sequence_lengths_words_are_torchs():
+    x = gpujit.zeros(3, 2, 4)
+    with pytest.raises(RuntimeError, match=r"^'lengths' argument should be a 1D CPU int64 "
+                                           r"tensor, but got 2D cpu Long tensor$"):
+        gpujit.nn.utils.rnn.pack_padded_sequence(x, gpujit.tensor([[3, 2]]))
+    assert gpujit.nn.utils.rnn.pack_padded_sequence(x, gpujit.tensor([3.0, 2.0])).data.shape \
+        == (5, 4)
+
+
+@cuda
+def test_pack_padded_sequence_refuses_lengths_on_the_gpu():
+    # (torch: ATen's _pack_padded_sequence check; gpujit packed them silently)
+    x = gpujit.zeros(3, 2, 4, device="cuda")
+    with pytest.raises(RuntimeError, match=r"^'lengths' argument should be a 1D CPU int64 "
+                                           r"tensor, but got 1D cuda:0 Long tensor$"):
+        gpujit.nn.utils.rnn.pack_padded_sequence(x, gpujit.tensor([3, 2], device="cuda"))
+    p = gpujit.nn.utils.rnn.pack_padded_sequence(x, gpujit.tensor([3, 2]))
+    assert p.data.device.type == "cuda" and p.batch_sizes.device.type == "cpu"

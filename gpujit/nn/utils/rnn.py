@@ -87,15 +87,16 @@ class PackedSequence(namedtuple("PackedSequence",
         return False
 
 
-def _lengths_list(lengths: Union[Tensor, List[int]]) -> List[int]:
+def _lengths_list(lengths: Union[Tensor, List[int]], cpu_only: bool = False) -> List[int]:
     out: List[int] = []
     if isinstance(lengths, Tensor):
-        if lengths.dim() != 1:
+        # (pack_padded_sequence: ATen's check, after torch's lengths.to(int64): lengths on
+        # a GPU are refused, a common slip when the batch moved there)
+        if lengths.dim() != 1 or (cpu_only and lengths.device.type != "cpu"):
             if not gpujit.jit.is_scripting():
                 raise RuntimeError(
                     f"'lengths' argument should be a 1D CPU int64 tensor, but got "
-                    f"{lengths.dim()}D {lengths.device.type} "
-                    f"{str(lengths.dtype).replace('torch.', '')} tensor")
+                    f"{lengths.dim()}D {lengths.device} Long tensor")
             raise RuntimeError(f"'lengths' argument should be a 1D CPU int64 tensor, but "
                                f"got {lengths.dim()}D tensor")
         for i in range(lengths.size(0)):
@@ -127,7 +128,7 @@ def pack_padded_sequence(input: Tensor, lengths: Union[Tensor, List[int]],
         if gpujit.jit.is_tracing():
             return gpujit.jit.script(pack_padded_sequence)(input, lengths, batch_first,
                                                             enforce_sorted)
-    lens = _lengths_list(lengths)
+    lens = _lengths_list(lengths, True)
     sorted_indices: Optional[Tensor] = None
     if not enforce_sorted:
         order = _descending_order(lens)
