@@ -195,3 +195,30 @@ def test_pack_padded_sequence_refuses_lengths_on_the_gpu():
         gpujit.nn.utils.rnn.pack_padded_sequence(x, gpujit.tensor([3, 2], device="cuda"))
     p = gpujit.nn.utils.rnn.pack_padded_sequence(x, gpujit.tensor([3, 2]))
     assert p.data.device.type == "cuda" and p.batch_sizes.device.type == "cpu"
+
+
+def test_the_cuda_namespace_has_torchs_peer_capture_and_sync_debug_questions():
+    for name in ("can_device_access_peer", "is_current_stream_capturing",
+                 "set_sync_debug_mode", "get_sync_debug_mode"):
+        assert callable(getattr(gpujit.cuda, name)) and name in gpujit.cuda.__all__
+    assert gpujit.cuda.is_current_stream_capturing() is False
+
+
+@cuda
+def test_peer_access_and_sync_debug_mode_on_cuda():
+    n = gpujit.cuda.device_count()
+    assert gpujit.cuda.can_device_access_peer(0, 0) is False
+    with pytest.raises(AssertionError, match="^Invalid peer device id$"):
+        gpujit.cuda.can_device_access_peer(0, n)
+    with pytest.raises(AssertionError, match="^Invalid device id$"):
+        gpujit.cuda.can_device_access_peer(n, 0)
+    if n > 1:
+        assert isinstance(gpujit.cuda.can_device_access_peer("cuda:0", 1), bool)
+    try:
+        gpujit.cuda.set_sync_debug_mode("warn")
+        assert gpujit.cuda.get_sync_debug_mode() == 1
+        with pytest.raises(RuntimeError, match="invalid value of debug_mode"):
+            gpujit.cuda.set_sync_debug_mode("loud")
+    finally:
+        gpujit.cuda.set_sync_debug_mode(0)
+    assert gpujit.cuda.get_sync_debug_mode() == 0

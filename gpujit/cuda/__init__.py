@@ -43,7 +43,9 @@ __all__ = ["is_available", "device_count", "current_device", "set_device", "sync
            "get_per_process_memory_fraction", "get_rng_state", "get_rng_state_all",
            "set_rng_state", "set_rng_state_all", "manual_seed", "manual_seed_all", "seed",
            "seed_all", "initial_seed", "Stream", "ExternalStream", "Event",
-           "current_stream", "default_stream", "set_stream", "stream", "StreamContext"]
+           "current_stream", "default_stream", "set_stream", "stream", "StreamContext",
+           "can_device_access_peer", "is_current_stream_capturing", "set_sync_debug_mode",
+           "get_sync_debug_mode"]
 
 
 def is_available() -> bool:
@@ -183,6 +185,46 @@ def ipc_collect() -> None:
     """gpujit shares no CUDA memory between processes: nothing to collect (needs a GPU,
     as torch's)."""
     require_cupy("gpujit.cuda.ipc_collect")
+
+
+def can_device_access_peer(device, peer_device) -> bool:
+    """Whether `device` can read and write `peer_device`'s memory (CUDA peer access; a
+    device and itself: False, as torch's)."""
+    cp = require_cupy("gpujit.cuda.can_device_access_peer")
+    for dev, what in ((device, "device"), (peer_device, "peer device")):
+        try:
+            _index(dev)
+        except RuntimeError:                  # (past the visible devices)
+            raise AssertionError(f"Invalid {what} id") from None
+    d, p = _index(device), _index(peer_device)
+    return d != p and bool(cp.cuda.runtime.deviceCanAccessPeer(d, p))
+
+
+def is_current_stream_capturing() -> bool:
+    """False: gpujit captures no CUDA graphs (torch.cuda.graphs' question, which library
+    code asks before synchronizing)."""
+    return False
+
+
+_SYNC_DEBUG = {"default": 0, "warn": 1, "error": 2}
+_sync_debug_mode = [0]
+
+
+def set_sync_debug_mode(debug_mode) -> None:
+    """torch.cuda.set_sync_debug_mode: the value is kept (get_sync_debug_mode); gpujit
+    neither warns nor raises on synchronizing operations."""
+    require_cupy("gpujit.cuda.set_sync_debug_mode")
+    if isinstance(debug_mode, str):
+        if debug_mode not in _SYNC_DEBUG:
+            raise RuntimeError("invalid value of debug_mode, expected one of `default`, "
+                               "`warn`, `error`")
+        debug_mode = _SYNC_DEBUG[debug_mode]
+    _sync_debug_mode[0] = int(debug_mode)
+
+
+def get_sync_debug_mode() -> int:
+    require_cupy("gpujit.cuda.get_sync_debug_mode")
+    return _sync_debug_mode[0]
 
 
 def __getattr__(name):

@@ -41,3 +41,11 @@ def runtimeGetVersion():
 
 def driverGetVersion():
     return 12040
+
+
+def deviceCanAccessPeer(device, peerDevice):
+    """1 between two distinct devices (the fake's have peer access), else 0."""
+    n = getDeviceCount()
+    if not (0 <= device < n and 0 <= peerDevice < n):
+        raise CUDARuntimeError("cudaErrorInvalidDevice: invalid device ordinal")
+    return int(device != peerDevice)
