@@ -588,6 +588,8 @@ class ndarray:
             _log(f"host->device copy in __setitem__ of a numpy array {value.shape} (allowed "
                  f"by CuPy: core.array(value))")
         value = _unwrap(value, "setitem", allow_host=True)
+        if isinstance(value, (_np.ndarray, _np.floating)) and _saturates(value.dtype, self.dtype):
+            value = _device_cast(value, self.dtype)      # (CuPy's copy kernel: CUDA's cast)
         idx = _oob_wrap(self.shape, idx, "__setitem__")
         if not _setitem_first_wins(self._a, idx, value):
             self._a[idx] = value
