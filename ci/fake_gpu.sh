@@ -5,6 +5,7 @@
 #   bash ci/fake_gpu.sh [pytest arguments]      (default: every cuda-marked test)
 # Without NVVM (numba-cuda's toolkit extra) there is no PTX, so the PTX disk-cache test
 # (test_kernels_cuda.py::test_the_chain_on_the_gpu_and_its_ptx_cache) cannot pass.
+# ci/cuda_lowering.sh checks what this cannot: that numba-cuda types and lowers the kernels.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cache=$(mktemp -d)
