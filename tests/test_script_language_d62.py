@@ -116,3 +116,23 @@ def test_math_without_a_tensor_overload_converts_the_tensor():
     assert [type(o) for o in out[:4]] == [float, int, float, float]
     with pytest.raises(RuntimeError, match="Cannot input a tensor of type Double as an integral"):
         f(torch.tensor(4.5, dtype=torch.float64), torch.tensor(2))     # fabs.int first
+
+
+def _bool_elems(a: bool, b: List[int], c: List[float], d: Dict[int, int],
+                e: Dict[float, int]) -> List[int]:
+    r = [int(a in b), b.count(a), b.index(a), int(a in c), c.count(a), int(a in d), d[a],
+         d.get(a, 0), int(a in e), e[a], int(a in [1, 2])]
+    b.remove(a)
+    r.append(len(b))
+    r.append(d.pop(a))
+    r.append(d.setdefault(a, 5))
+    return r
+
+
+def test_bool_for_an_int_or_float_element_or_key_is_its_number():
+    # torch 2.13 converts the bool (aten::Int / aten::Float); gpujit refused: "cannot look
+    # for a bool in a List[int]", "Expected key type 'int' ... found type 'bool'"
+    f = torch.jit.script(_bool_elems)
+    assert f(True, [0, 1], [0.0, 1.0], {1: 7}, {1.0: 8}) == [1, 1, 1, 1, 1, 1, 7, 7, 1, 8, 1,
+                                                              1, 7, 5]
+    assert f(False, [0, 1], [0.0, 1.0], {0: 3}, {0.0: 4})[:10] == [1, 1, 0, 1, 1, 1, 3, 3, 1, 4]

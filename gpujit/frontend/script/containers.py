@@ -370,10 +370,15 @@ class ContainerMixin:
         __getitem__ / get / pop / setdefault / _set_item / Delete) is converted, as
         TorchScript's schema matching converts it (aten::IntImplicit / FloatImplicit of a
         0-dim tensor). The type-variable ones (append, insert's element, xs[i] = v) are
-        not: torch refuses those."""
-        if isinstance(v.type, T.TensorType) and isinstance(elem, (T.IntType, T.FloatType)):
+        not: torch refuses those. A bool is its aten::Int / Float alike (`flag in xs`,
+        `d[flag]` of a Dict[int, T]: torch 2.13)."""
+        if not isinstance(elem, (T.IntType, T.FloatType)):
+            return v
+        if isinstance(v.type, T.TensorType):
             return self.tensor_as_number(
                 v, "IntImplicit" if isinstance(elem, T.IntType) else "FloatImplicit")
+        if isinstance(v.type, T.BoolType):
+            return self.scalar("Int" if isinstance(elem, T.IntType) else "Float", v)
         return v
 
     def slice_of(self, v, sl):
