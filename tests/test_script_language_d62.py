@@ -136,3 +136,28 @@ def test_bool_for_an_int_or_float_element_or_key_is_its_number():
     assert f(True, [0, 1], [0.0, 1.0], {1: 7}, {1.0: 8}) == [1, 1, 1, 1, 1, 1, 7, 7, 1, 8, 1,
                                                               1, 7, 5]
     assert f(False, [0, 1], [0.0, 1.0], {0: 3}, {0.0: 4})[:10] == [1, 1, 0, 1, 1, 1, 3, 3, 1, 4]
+
+
+def _dead_while(s: List[int], i: int) -> int:
+    w = 0
+    while w < 4 and s[i] > 0:       # w unused after the loop
+        w += 1
+    return 0
+
+
+def _dead_statement(s: List[int], i: int) -> int:
+    x = s[i]                        # unused: DCE'd, as torch's optimized graph
+    return 0
+
+
+def test_dead_while_loop_still_evaluates_its_condition():
+    # torch 2.13 keeps the prim::Loop (DCE trims its carried values only), so an index out
+    # of range in the condition raises on every call; gpujit dropped the whole loop
+    f = torch.jit.script(_dead_while)
+    for _ in range(3):
+        assert f([1], 0) == 0
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="list index out of range"):
+            f([1], 7)
+    g = torch.jit.script(_dead_statement)
+    assert [g([1], 0), g([1], 0), g([1], 7), g([1], 7)] == [0, 0, 0, 0]
