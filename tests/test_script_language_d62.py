@@ -12,7 +12,7 @@ a program fuzz comparing the two (expected values written from torch 2.13's answ
   math.atan2(t, 1.0) / math.log(t, 2.0) a float); round(t) is aten::round.
 """
 import math
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy as np
 import pytest
@@ -161,3 +161,18 @@ def test_dead_while_loop_still_evaluates_its_condition():
             f([1], 7)
     g = torch.jit.script(_dead_statement)
     assert [g([1], 0), g([1], 0), g([1], 7), g([1], 7)] == [0, 0, 0, 0]
+
+
+def _partitions(s: str) -> Tuple[Tuple[str, str, str], Tuple[str, str, str]]:
+    return s.partition(""), s.rpartition("")
+
+
+def _index_b(s: str) -> int:
+    return s.index("b", 0, 1)
+
+
+def test_str_partition_of_an_empty_separator_and_index_words():
+    # torch 2.13: an empty separator is found at the start / the end (Python raises)
+    assert torch.jit.script(_partitions)("abc") == (("", "", "abc"), ("abc", "", ""))
+    with pytest.raises(RuntimeError, match="RuntimeError: ValueError: substring not found"):
+        torch.jit.script(_index_b)("abc")
