@@ -176,3 +176,18 @@ def test_str_partition_of_an_empty_separator_and_index_words():
     assert torch.jit.script(_partitions)("abc") == (("", "", "abc"), ("abc", "", ""))
     with pytest.raises(RuntimeError, match="RuntimeError: ValueError: substring not found"):
         torch.jit.script(_index_b)("abc")
+
+
+def _noisy(x: torch.Tensor) -> torch.Tensor:
+    print("once")
+    return x
+
+
+def _sqrt_of_call(x: torch.Tensor):
+    return math.sqrt(_noisy(x))
+
+
+def test_math_of_a_tensor_evaluates_its_argument_once(capfd):
+    f = torch.jit.script(_sqrt_of_call)
+    assert float(f(torch.tensor(4.0))) == 2.0
+    assert capfd.readouterr().out.count("once") == 1

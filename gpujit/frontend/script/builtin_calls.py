@@ -694,10 +694,11 @@ class BuiltinMixin:
                             "tanh atan2 isnan isinf isfinite gamma erf frexp ldexp ...")
         args, kwargs = self.call_args(node)
         if any(isinstance(a.type, T.TensorType) for a in args):
-            args = self.math_tensor_args(op_name, ops, args, kwargs)
-            if args is None:        # math.sqrt(x) of a Tensor x: aten::sqrt(Tensor)
-                return self.emit_call(self.tensor_overloads(op_name), list(
-                    self.call_args(node)[0]), kwargs, node, name)
+            converted = self.math_tensor_args(op_name, ops, args, kwargs)
+            if converted is None:       # math.sqrt(x) of a Tensor x: aten::sqrt(Tensor)
+                return self.emit_call(self.tensor_overloads(op_name), list(args), kwargs,
+                                      node, name)
+            args = converted
         misses = [(d, f"{p.name!r} expected a float, got int") for d in ops
                   if d.name in FLOAT_ONLY for p, a in zip(d.schema.arguments, args)
                   if isinstance(a.type, T.IntType) and p.type.base == "float"]
