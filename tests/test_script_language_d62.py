@@ -12,7 +12,7 @@ a program fuzz comparing the two (expected values written from torch 2.13's answ
   math.atan2(t, 1.0) / math.log(t, 2.0) a float); round(t) is aten::round.
 """
 import math
-from typing import Dict, List, Tuple
+from typing import Dict, List, Tuple, Union
 
 import numpy as np
 import pytest
@@ -191,3 +191,19 @@ def test_math_of_a_tensor_evaluates_its_argument_once(capfd):
     f = torch.jit.script(_sqrt_of_call)
     assert float(f(torch.tensor(4.0))) == 2.0
     assert capfd.readouterr().out.count("once") == 1
+
+
+def _math_of_item(x: torch.Tensor, n: int, u: Union[int, float]):
+    return (math.sqrt(x.item()), math.exp(x.item()), math.floor(x.item()), math.sqrt(n),
+            math.sqrt(u), math.atan2(x.item(), 1.3), math.exp(u))
+
+
+def test_unary_math_of_a_number_is_float32_precise():
+    # torch 2.13's unary math.<name>.Scalar (a Scalar: x.item(), a Union[int, float]) pushes
+    # a C++ float; the int / float overloads and the binary ones stay double
+    f = torch.jit.script(_math_of_item)
+    out = f(torch.tensor(2.0, dtype=torch.float64), 2, 2.0)
+    assert out == (float(np.float32(math.sqrt(2.0))), float(np.float32(math.exp(2.0))), 2,
+                   math.sqrt(2.0), float(np.float32(math.sqrt(2.0))), math.atan2(2.0, 1.3),
+                   float(np.float32(math.exp(2.0))))
+    assert f(torch.tensor(2.0, dtype=torch.float64), 2, 2)[6] == float(np.float32(math.exp(2)))

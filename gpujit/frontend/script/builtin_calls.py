@@ -706,13 +706,24 @@ class BuiltinMixin:
             # no int overload (math.isnan(n)): the int does not fit the float parameter
             self.error(calls.no_match_message(name, ops, misses,
                                               args, kwargs), node)
-        if any(_is_num(a.type) and not isinstance(a.type, _NUMS) for a in args) and not \
+        scalar_arg = any(_is_num(a.type) and not isinstance(a.type, _NUMS) for a in args)
+        if scalar_arg and not \
                 any(isinstance(calls.match_schema(d, args, kwargs), calls.Match) for d in ops):
             # a number of either kind (a Union[int, float]) is taken as a float, as
             # TorchScript's math.<name>.Scalar overloads take it (math.sqrt(n))
             args = [self.emit_call(list(_reg.OVERLOADS["aten::Float"]), [a], {}, node, "float")
                     if _is_num(a.type) and not isinstance(a.type, _NUMS) else a for a in args]
-        return self.emit_call(ops, args, kwargs, node, name)
+        out = self.emit_call(ops, args, kwargs, node, name)
+        if scalar_arg and len(args) == 1 and isinstance(out.type, T.FloatType):
+            # TorchScript's unary math.<name>.Scalar pushes a C++ float: math.sqrt(t.item())
+            # is float32-precise (1.4142135381698608 for 2.0, torch 2.13), as
+            # torch.tensor(v, dtype=torch.float32).item() rounds it
+            from ... import dtypes as _dt
+            t = self.call_op("tensor", [out], {"dtype": self.dtype_const(_dt.float32)}, node)
+            out = self.emit_call(list(_reg.OVERLOADS["aten::Float"]),
+                                 [self.call_op("item", [t], {}, node, method=True)], {},
+                                 node, "float")
+        return out
 
     @staticmethod
     def tensor_overloads(op_name):
