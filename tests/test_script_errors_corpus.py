@@ -942,14 +942,16 @@ def list_float_index(n: int):
     return [n, n][f]   # HERE
 
 
-@bad("list", "Tensor")
-def list_tensor_index(x, n: int):
-    return [n][x]   # HERE
+# (a Tensor index is a 0-dim tensor's int, aten::IntImplicit, as torch 2.13 compiles
+# `[n][x]` and `"abc"[x]`: tests/test_script_language_d62.py)
+@bad("list", "float")
+def list_float_index(x, n: int, f: float):
+    return [n][f]   # HERE
 
 
 @bad("str")
-def str_tensor_index(x):
-    return "abc"[x]   # HERE
+def str_float_index(x, f: float):
+    return "abc"[f]   # HERE
 
 
 @bad("ellipsis")

@@ -245,8 +245,18 @@ def _index(s, substr, start=0, end=-1, reverse=False):
     """s.index / s.rindex: find / rfind, TorchScript's error when there is no match."""
     pos = _find(s, substr, start, end, reverse)
     if pos < 0:
-        raise StrValueError("substring not found")
+        raise StrValueError("ValueError: substring not found")     # (torch 2.13's words)
     return pos
+
+
+def _partition(s, sep):
+    """s.partition(sep); an empty sep is found at the start, as TorchScript's (torch 2.13:
+    ('', '', s); Python raises "empty separator")."""
+    return ("", "", s) if not sep else s.partition(sep)
+
+
+def _rpartition(s, sep):
+    return (s, "", "") if not sep else s.rpartition(sep)
 
 
 def _rindex(s, substr, start=0, end=-1):
@@ -357,8 +367,8 @@ _METHODS = (
     ("aten::ljust(str self, int width, str fillchar=\" \") -> str", str.ljust),
     ("aten::rjust(str self, int width, str fillchar=\" \") -> str", str.rjust),
     ("aten::expandtabs(str self, int tabsize=8) -> str", str.expandtabs),
-    ("aten::partition(str self, str separator) -> (str, str, str)", str.partition),
-    ("aten::rpartition(str self, str separator) -> (str, str, str)", str.rpartition),
+    ("aten::partition(str self, str separator) -> (str, str, str)", _partition),
+    ("aten::rpartition(str self, str separator) -> (str, str, str)", _rpartition),
     ("aten::rsplit(str self, str separator=\" \", int max=-1) -> str[]", str.rsplit),
     ("aten::splitlines(str self, bool keepends=False) -> str[]", _splitlines),
     ("aten::index.str(str self, str substr, int start=0, int end=-1) -> int", _index),

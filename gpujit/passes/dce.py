@@ -3,6 +3,9 @@ else (`has_side_effects` is False: no printing, raising, in-place writes or opaq
 inside blocks too. A random draw is no side effect here, as in TorchScript's DCE: an
 unused `torch.rand(3)` goes, and does not advance the generator.
 
+A prim::Loop itself stays, as in TorchScript (its carried values are trimmed, and it goes
+once nothing but constants is left in its body): a `while` whose condition raises, e.g.
+`while w < 4 and xs[i] > 0: w += 1` with w unused after it, still raises (torch 2.13).
 As TorchScript's DCE, it also trims control flow: an unused output of a prim::If goes with
 the matching output of both blocks, and an unused loop-carried value of a prim::Loop goes
 (output, input, block input and block output) when the body does not read it for
@@ -77,6 +80,7 @@ class _Live:
                 self.values.add(v)
         for node in reversed(block.nodes):
             if node in self.nodes or any(o in self.values for o in node.outputs) or \
+                    node.kind == "prim::Loop" or \
                     (has_side_effects(node) and not _only_draws(node) and
                      not self.unseen_write(node)) or \
                     (self.keep is not None and self.keep(node)):

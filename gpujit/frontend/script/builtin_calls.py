@@ -460,6 +460,14 @@ class BuiltinMixin:
         return self.emit(f"aten::{'any' if is_any else 'all'}", args, [T.BOOL]).output
 
     def builtin_divmod(self, args, kw, node):
+        if len(args) == 2 and any(isinstance(a.type, T.TensorType) for a in args) and all(
+                isinstance(a.type, (T.TensorType, T.IntType, T.FloatType)) for a in args):
+            # a 0-dim Tensor converted as TorchScript's schema matching does: divmod.int
+            # first, divmod.float beside a float (torch 2.13)
+            kind = "FloatImplicit" if any(isinstance(a.type, T.FloatType) for a in args) \
+                else "IntImplicit"
+            args = [self.tensor_as_number(a, kind) if isinstance(a.type, T.TensorType)
+                    else a for a in args]
         if len(args) != 2 or not all(_is_num(a.type) for a in args):
             return None
         a, b = self.bools_as_numbers(ast.FloorDiv, args[0], args[1], node)
@@ -641,6 +649,8 @@ class BuiltinMixin:
         return self.call_op("abs", args, {}, node)
 
     def builtin_round(self, args, kw, node):
+        if len(args) == 1 and not kw and isinstance(args[0].type, T.TensorType):
+            return self.call_op("round", args, {}, node)     # aten::round(Tensor), as torch's
         if len(args) != 1 or not _is_num(args[0].type):
             return None
         return self.scalar("round", *args, node=node)     # round(n): a float, as TorchScript's
@@ -683,6 +693,12 @@ class BuiltinMixin:
                        hint="supported: sqrt exp log log10 floor ceil fabs pow sin cos tan "
                             "tanh atan2 isnan isinf isfinite gamma erf frexp ldexp ...")
         args, kwargs = self.call_args(node)
+        if any(isinstance(a.type, T.TensorType) for a in args):
+            converted = self.math_tensor_args(op_name, ops, args, kwargs)
+            if converted is None:       # math.sqrt(x) of a Tensor x: aten::sqrt(Tensor)
+                return self.emit_call(self.tensor_overloads(op_name), list(args), kwargs,
+                                      node, name)
+            args = converted
         misses = [(d, f"{p.name!r} expected a float, got int") for d in ops
                   if d.name in FLOAT_ONLY for p, a in zip(d.schema.arguments, args)
                   if isinstance(a.type, T.IntType) and p.type.base == "float"]
@@ -690,13 +706,57 @@ class BuiltinMixin:
             # no int overload (math.isnan(n)): the int does not fit the float parameter
             self.error(calls.no_match_message(name, ops, misses,
                                               args, kwargs), node)
-        if any(_is_num(a.type) and not isinstance(a.type, _NUMS) for a in args) and not \
+        scalar_arg = any(_is_num(a.type) and not isinstance(a.type, _NUMS) for a in args)
+        if scalar_arg and not \
                 any(isinstance(calls.match_schema(d, args, kwargs), calls.Match) for d in ops):
             # a number of either kind (a Union[int, float]) is taken as a float, as
             # TorchScript's math.<name>.Scalar overloads take it (math.sqrt(n))
             args = [self.emit_call(list(_reg.OVERLOADS["aten::Float"]), [a], {}, node, "float")
                     if _is_num(a.type) and not isinstance(a.type, _NUMS) else a for a in args]
-        return self.emit_call(ops, args, kwargs, node, name)
+        out = self.emit_call(ops, args, kwargs, node, name)
+        if scalar_arg and len(args) == 1 and isinstance(out.type, T.FloatType):
+            # TorchScript's unary math.<name>.Scalar pushes a C++ float: math.sqrt(t.item())
+            # is float32-precise (1.4142135381698608 for 2.0, torch 2.13), as
+            # torch.tensor(v, dtype=torch.float32).item() rounds it
+            from ... import dtypes as _dt
+            t = self.call_op("tensor", [out], {"dtype": self.dtype_const(_dt.float32)}, node)
+            out = self.emit_call(list(_reg.OVERLOADS["aten::Float"]),
+                                 [self.call_op("item", [t], {}, node, method=True)], {},
+                                 node, "float")
+        return out
+
+    @staticmethod
+    def tensor_overloads(op_name):
+        from ...ops.scalar_ops import PYTHON_VALUED
+        return [d for d in _reg.OVERLOADS.get(f"aten::{op_name}", [])
+                if d.name not in PYTHON_VALUED]
+
+    def math_tensor_args(self, op_name, ops, args, kwargs):
+        """math.<name>(...) given a Tensor, as TorchScript's schema matching resolves it:
+        first an overload taking the Tensor as it is (None returned: math.sqrt(x),
+        math.fmod(x, 3.0) are aten::sqrt / fmod.Scalar, Tensors); else each Tensor
+        converted for the first number overload in torch's order (.int, .float, ...;
+        args returned with aten::IntImplicit / FloatImplicit of them): math.fabs(x) and
+        math.gcd(x, 4) take an int (a float tensor fails when it runs, as torch 2.13's
+        "Cannot input a tensor of type Double as an integral argument"), math.atan2(x,
+        1.0) and math.log(x, 2.0) a float (the .int overload does not take the 1.0)."""
+        from ...ops.scalar_math import FLOAT_ONLY
+        for d in self.tensor_overloads(op_name):
+            if isinstance(calls.match_schema(d, list(args), kwargs), calls.Match):
+                return None
+        fit = [o for o in ops if len(o.schema.arguments) == len(args)] or ops
+        params = fit[0].schema.arguments if fit else []
+        floats = any(isinstance(a.type, T.FloatType) for a in args)
+        out = list(args)
+        for j, a in enumerate(args):
+            if not isinstance(a.type, T.TensorType) or j >= len(params):
+                continue
+            base = params[j].type.base
+            kind = "IntImplicit" if base == "int" or (
+                base == "float" and not floats and not any(
+                    o.name in FLOAT_ONLY for o in ops)) else "FloatImplicit"
+            out[j] = self.tensor_as_number(a, kind)
+        return out
 
     # ------------------------------------------------------------------ getattr / hasattr
     def attr_builtin(self, name, node):

@@ -92,6 +92,7 @@ class ContainerMethodsMixin:
         if name == "insert":
             self.arity("list", name, args, (2,), node, "xs.insert(i, x)")
             i, x = args
+            i = self.bool_as_index(i) if isinstance(i.type, T.TensorType) else i
             x = self.number_as(x, elem)     # (xs.insert(0, x.item()): as append_to)
             if not isinstance(i.type, T.IntType) or not elem_fits(x.type, elem):
                 self.error(f"list.insert() takes an int index and {describe_type(elem)}, "
@@ -101,13 +102,14 @@ class ContainerMethodsMixin:
         if name == "pop":
             self.arity("list", name, args, (0, 1), node, "xs.pop() or xs.pop(i)")
             i = args[0] if args else self.const(-1)
+            i = self.bool_as_index(i) if isinstance(i.type, T.TensorType) else i
             if not isinstance(i.type, T.IntType):
                 self.error(f"list.pop() takes an int index, got {describe_type(i.type)}",
                            node)
             return self.emit("aten::pop", [lst, i], [elem]).output
         if name in ("remove", "count", "index"):
             self.arity("list", name, args, (1,), node, f"xs.{name}(x)")
-            x = args[0]
+            x = self.tensor_as_elem(args[0], elem)      # (concrete overloads: count.int)
             if not elem_fits(x.type, elem) and not (
                     isinstance(x.type, T.IntType) and isinstance(elem, T.FloatType)):
                 self.error(f"list.{name}() of a list of {describe_type(elem)} got "
@@ -184,7 +186,7 @@ class ContainerMethodsMixin:
         if name in ("get", "pop"):
             self.arity("dict", name, args, (1, 2) if name == "get" else (1, 2), node,
                        f"d.{name}(k) or d.{name}(k, default)")
-            self.check_key(d, args[0], node)
+            args[0] = self.check_key(d, args[0], node)
             if name == "pop" and len(args) == 1:
                 return self.emit("aten::pop", [d, args[0]], [vt]).output
             if name == "get":
@@ -218,7 +220,7 @@ class ContainerMethodsMixin:
         if name == "setdefault":
             self.arity("dict", name, args, (2,), node, "d.setdefault(k, v)")
             k, v = args
-            self.check_key(d, k, node)
+            k = self.check_key(d, k, node)
             if not elem_fits(v.type, vt):
                 self.error(f"cannot store {describe_type(v.type)} in a dict of "
                            f"{describe_type(vt)}", node)

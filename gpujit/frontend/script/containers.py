@@ -351,16 +351,35 @@ class ContainerMixin:
             out = t.elem if isinstance(t, T.ListType) else T.STR
             return self.emit("aten::__getitem__", [v, i], [out]).output
         if isinstance(t, T.DictType):
-            k = self.expr(sl)
-            self.check_key(v, k, sl)
+            k = self.check_key(v, self.expr(sl), sl)
             return self.emit("aten::__getitem__", [v, k],
                              [t.value]).output
         return None
 
     def bool_as_index(self, i):
         """A bool index of a list or str is its int (aten::Int), as TorchScript's schema
-        matching converts a bool for an int argument (torch 2.13: `[a, b][a > b]`)."""
+        matching converts a bool for an int argument (torch 2.13: `[a, b][a > b]`); a
+        Tensor its aten::IntImplicit (`xs[t]`, `s[t:]` with a 0-dim t: torch 2.13)."""
+        if isinstance(i.type, T.TensorType):
+            return self.tensor_as_number(i, "IntImplicit")
         return self.scalar("Int", i) if isinstance(i.type, T.BoolType) else i
+
+    def tensor_as_elem(self, v, elem):
+        """A Tensor given for the int / float element or key of a container op whose
+        overloads are concrete (aten::__contains__.int_list, count.float, Dict_int's
+        __getitem__ / get / pop / setdefault / _set_item / Delete) is converted, as
+        TorchScript's schema matching converts it (aten::IntImplicit / FloatImplicit of a
+        0-dim tensor). The type-variable ones (append, insert's element, xs[i] = v) are
+        not: torch refuses those. A bool is its aten::Int / Float alike (`flag in xs`,
+        `d[flag]` of a Dict[int, T]: torch 2.13)."""
+        if not isinstance(elem, (T.IntType, T.FloatType)):
+            return v
+        if isinstance(v.type, T.TensorType):
+            return self.tensor_as_number(
+                v, "IntImplicit" if isinstance(elem, T.IntType) else "FloatImplicit")
+        if isinstance(v.type, T.BoolType):
+            return self.scalar("Int" if isinstance(elem, T.IntType) else "Float", v)
+        return v
 
     def slice_of(self, v, sl):
         parts = []
@@ -377,11 +396,15 @@ class ContainerMixin:
         return self.emit("aten::slice", [v, *parts], [v.type]).output
 
     def check_key(self, d, k, node):
+        """k as the key of dict d (a Tensor for an int or float key converted); an error
+        when it does not fit."""
+        k = self.tensor_as_elem(k, d.type.key)
         if not elem_fits(k.type, d.type.key) and not (
                 isinstance(k.type, T.IntType) and isinstance(d.type.key, T.FloatType)):
             self.error(f"Expected key type '{d.type.key.annotation()}' for the dict index "
                        f"but instead found type '{k.type.annotation()}': the keys of this dict "
                        f"are {describe_type(d.type.key)}, not {describe_type(k.type)}", node)
+        return k
 
     def module_keys(self, c, node):
         """The keys of a ModuleDict value (None when c is no ModuleDict; the module
@@ -408,6 +431,10 @@ class ContainerMixin:
                 c = self.emit("prim::ListConstruct", [self.const(k) for k in keys],
                               [T.ListType(T.STR)]).output
                 t = c.type
+        if isinstance(t, (T.ListType, T.DictType)):
+            # (`t in xs` / `t in d` of a 0-dim tensor t: __contains__.int_list's int)
+            x = self.tensor_as_elem(x, t.elem if isinstance(t, T.ListType) else t.key)
+            xt = x.type
         if isinstance(t, (T.ListType, T.SetType)):
             elems = [t.elem]
         elif isinstance(t, T.TupleType):
@@ -556,8 +583,7 @@ class ContainerMixin:
                            target.slice)
             elem = t.elem
         elif isinstance(t, T.DictType):
-            i = self.expr(target.slice)
-            self.check_key(c, i, target.slice)
+            i = self.check_key(c, self.expr(target.slice), target.slice)
             elem = t.value
         elif isinstance(t, T.TensorType):        # x[i] = v, x[mask] = 0: in place
             self.tensor_setitem(c, target.slice, v, node)
@@ -604,8 +630,7 @@ class ContainerMixin:
                 with self.at(target):       # (torch's range: the item, `d[7]`)
                     self.emit("aten::Delete", [c, i], [c.type])
             elif isinstance(c.type, T.DictType):
-                k = self.expr(target.slice)
-                self.check_key(c, k, target.slice)
+                k = self.check_key(c, self.expr(target.slice), target.slice)
                 with self.at(target):
                     self.emit("aten::Delete", [c, k], [c.type])
             elif isinstance(c.type, T.ListType):
