@@ -665,6 +665,8 @@ class _ElementwiseOptimizer(Optimizer):
             state = {k: _real_view(xp, a) for k, a in state.items()}
             self._update(xp, _real_view(xp, b.pbuf), _real_view(xp, b.gbuf), True, state,
                          _real_view(xp, b.tbuf), h, step, fresh)
+        elif b.dtype is _dt.bfloat16:
+            self._step_bf16(b, b.pbuf, b.gbuf, state, b.flat_state, h, step, fresh)
         else:
             self._update(xp, b.pbuf, b.gbuf, True, state, b.tbuf, h, step, fresh)
         off, pbuf = b.offsets, b.pbuf
@@ -690,9 +692,32 @@ class _ElementwiseOptimizer(Optimizer):
                          _real_view(xp, tmp), h, step, fresh)
             if pa is not p._data:
                 xp.copyto(p._data, pa)
+        elif b.dtype is _dt.bfloat16:
+            self._step_bf16(b, p._data, g._data, b.state_arrays(i),
+                            {k: vs[i]._data for k, vs in b.views.items()}, h, step, fresh)
         else:
             self._update(xp, p._data, g._data, False, b.state_arrays(i), tmp, h, step, fresh)
         _bump(p)
+
+    # the update of bfloat16 parameters in Tensor ops, as torch's single-tensor one (each
+    # in-place op rounding to bfloat16, its scalars cast as ATen's kernels cast them):
+    # _update_bf16(p, g, s, h, step, fresh) with Tensors of bfloat16 in s; None: _update's
+    # float32 arithmetic, its parameter and state rounded once at the end
+    _update_bf16 = None
+
+    def _step_bf16(self, b, pa, ga, state, arrays, h, step, fresh):
+        """Step a bfloat16 bucket's arrays (float32 carriers of bfloat16 values, which
+        must stay bfloat16-exact: ops/bfloat16_support.py)."""
+        if self._update_bf16 is None or b.fused:      # (fused=True: float32 opmath, as torch's)
+            self._update(b.xp, pa, ga.copy(), True, state, b.xp.empty_like(pa), h, step, fresh)
+            _round_bf16_arrays(pa, *arrays.values())
+            return
+        from ..autograd import no_grad
+        bf, dev = b.dtype, b.device
+        s = dict(state)
+        s.update((k, _wrap(a, bf, dev)) for k, a in arrays.items())
+        with no_grad():
+            self._update_bf16(_wrap(pa, bf, dev), _wrap(ga, bf, dev), s, h, step, fresh)
 
 
 def lr_value(lr):
@@ -730,6 +755,16 @@ def _real_view(xp, a):
     if a.ndim == 0:
         a = a[None]
     return a.view(a.real.dtype)
+
+
+def _round_bf16_arrays(*arrays):
+    """Round a bfloat16 bucket's parameter and state arrays to bfloat16 after a float32
+    update (torch's bfloat16 parameters and buffers are stored rounded; its single-tensor
+    ops round after each in-place op, which _update_bf16 follows where an optimizer has
+    one). The host scalars ('step', NAdam's mu_product: float32 in torch) are not passed."""
+    from ..ops.bfloat16_support import round_in_place
+    for a in arrays:
+        round_in_place(a)
 
 
 def _bump(p):
