@@ -115,8 +115,8 @@ class Adam(_ElementwiseOptimizer):
         tmp += eps
         addcdiv_(xp, p, exp_avg, tmp, -step_size, tmp)
 
-    def _update_bf16(self, p, g, s, h, step, fresh):
-        """torch's _single_tensor_adam on bfloat16 Tensors (every op rounds: a decoupled
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_adam on bfloat16 / float16 Tensors (every op rounds: a decoupled
         decay p * (1 - lr * wd) that rounds back to p is lost, as in torch)."""
         lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled = h
         if maximize:

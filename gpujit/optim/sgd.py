@@ -72,8 +72,8 @@ class SGD(_ElementwiseOptimizer):
                 g = buf
         add_alpha_(xp, p, g, -lr, tmp)
 
-    def _update_bf16(self, p, g, s, h, step, fresh):
-        """torch's _single_tensor_sgd on bfloat16 Tensors (every op rounds)."""
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_sgd on bfloat16 / float16 Tensors (every op rounds)."""
         lr, momentum, dampening, weight_decay, nesterov, maximize = h
         if maximize:
             g = -g
