@@ -43,6 +43,11 @@ TORCH = {
         lambda ps: gpujit.optim.AdamW(ps, lr=0.01, weight_decay=0.1),
         [[0.470703125, -0.279296875, 0.330078125, 1.6796875],
          [1.9765625, -1.078125, -0.019287109375, 0.72265625]], [0.1708984375], {}),
+    "adagrad": (
+        lambda ps: gpujit.optim.Adagrad(ps, lr=0.05, lr_decay=0.01, initial_accumulator_value=0.1,
+                                        eps=1e-3),
+        [[0.38671875, -0.376953125, 0.400390625, 1.6953125],
+         [1.8671875, -1.09375, -0.11376953125, 0.65234375]], [0.10986328125], {}),
     # fused: float32 arithmetic rounded once, so the decay shows (2.0 -> 1.96875)
     "adamw_fused": (
         lambda ps: gpujit.optim.AdamW(ps, lr=0.01, weight_decay=0.1, fused=True),
@@ -74,6 +79,11 @@ TORCH16 = {
         lambda ps: gpujit.optim.RMSprop(ps, lr=0.01, eps=1e-3, centered=True, momentum=0.5),
         [[0.1156005859375, -0.63916015625, 0.6806640625, 1.4462890625],
          [1.609375, -0.85546875, -0.377685546875, 0.36962890625]], [-0.1337890625]),
+    "adagrad": (
+        lambda ps: gpujit.optim.Adagrad(ps, lr=0.05, lr_decay=0.01, initial_accumulator_value=0.1,
+                                        eps=1e-3),
+        [[0.3876953125, -0.3779296875, 0.39892578125, 1.689453125],
+         [1.8681640625, -1.08984375, -0.11346435546875, 0.65087890625]], [0.11029052734375]),
     "sgd_nesterov": (
         lambda ps: gpujit.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True),
         [[0.029052734375, -1.23828125, 0.5634765625, 1.5498046875],

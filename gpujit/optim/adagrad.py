@@ -90,6 +90,18 @@ class Adagrad(_ElementwiseOptimizer):
         tmp += eps
         addcdiv_(xp, p, g, tmp, -clr, tmp)
 
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_adagrad on bfloat16 / float16 Tensors (every op rounds)."""
+        lr, lr_decay, eps, weight_decay, maximize = h
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g.add(p, alpha=weight_decay)
+        clr = lr / (1 + (step - 1) * lr_decay)
+        state_sum = s["sum"]
+        state_sum.addcmul_(g, g, value=1)
+        p.addcdiv_(g, state_sum.sqrt().add_(eps), value=-clr)
+
 
     _fused_sparse_refusal = "`fused` does not support sparse grad or complex param"
 
