@@ -48,6 +48,10 @@ TORCH = {
                                         eps=1e-3),
         [[0.38671875, -0.376953125, 0.400390625, 1.6953125],
          [1.8671875, -1.09375, -0.11376953125, 0.65234375]], [0.10986328125], {}),
+    "adamax_maximize": (
+        lambda ps: gpujit.optim.Adamax(ps, lr=0.05, eps=1e-3, maximize=True),
+        [[0.625, -0.1279296875, 0.1796875, 1.8203125], [2.109375, -1.21875, 0.1328125, 0.875]],
+        [0.34765625], {}),
     # fused: float32 arithmetic rounded once, so the decay shows (2.0 -> 1.96875)
     "adamw_fused": (
         lambda ps: gpujit.optim.AdamW(ps, lr=0.01, weight_decay=0.1, fused=True),
@@ -84,6 +88,10 @@ TORCH16 = {
                                         eps=1e-3),
         [[0.3876953125, -0.3779296875, 0.39892578125, 1.689453125],
          [1.8681640625, -1.08984375, -0.11346435546875, 0.65087890625]], [0.11029052734375]),
+    "adamax_maximize": (
+        lambda ps: gpujit.optim.Adamax(ps, lr=0.05, eps=1e-3, maximize=True),
+        [[0.62255859375, -0.1275634765625, 0.177734375, 1.8154296875],
+         [2.125, -1.21484375, 0.1324462890625, 0.87255859375]], [0.349609375]),
     "sgd_nesterov": (
         lambda ps: gpujit.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True),
         [[0.029052734375, -1.23828125, 0.5634765625, 1.5498046875],

@@ -93,6 +93,18 @@ class Adamax(_AdamFamily):
         clr = lr / (1 - beta1 ** step)
         addcdiv_(xp, p, exp_avg, exp_inf, -clr, tmp)
 
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_adamax on bfloat16 / float16 Tensors (every op rounds)."""
+        lr, beta1, beta2, eps, weight_decay, maximize = h
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g.add(p, alpha=weight_decay)
+        exp_avg, exp_inf = s["exp_avg"], s["exp_inf"]
+        exp_avg.lerp_(g, 1 - beta1)
+        exp_inf.copy_(exp_inf.mul_(beta2).maximum(g.abs().add_(eps)))
+        p.addcdiv_(exp_avg, exp_inf, value=-(lr / (1 - beta1 ** step)))
+
 
 class NAdam(_AdamFamily):
     """NAdam (Adam with Nesterov momentum), with PyTorch's update; mu_product is a float32
