@@ -52,6 +52,10 @@ TORCH = {
         lambda ps: gpujit.optim.Adamax(ps, lr=0.05, eps=1e-3, maximize=True),
         [[0.625, -0.1279296875, 0.1796875, 1.8203125], [2.109375, -1.21875, 0.1328125, 0.875]],
         [0.34765625], {}),
+    "nadam_decoupled": (
+        lambda ps: gpujit.optim.NAdam(ps, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+        [[0.47265625, -0.27734375, 0.328125, 1.6796875],
+         [1.9765625, -1.078125, -0.019775390625, 0.72265625]], [0.1748046875], {}),
     # fused: float32 arithmetic rounded once, so the decay shows (2.0 -> 1.96875)
     "adamw_fused": (
         lambda ps: gpujit.optim.AdamW(ps, lr=0.01, weight_decay=0.1, fused=True),

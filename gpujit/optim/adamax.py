@@ -176,6 +176,35 @@ class NAdam(_AdamFamily):
         addcdiv_(xp, p, g, denom, -lr * (1.0 - mu) / (1.0 - mu_product), tmp)
         addcdiv_(xp, p, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product_next), tmp)
 
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_nadam (its _multi_tensor_nadam's sqrt-then-divide
+        denominator under foreach) on bfloat16 / float16 Tensors (every op rounds)."""
+        (lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled, maximize,
+         multi) = h
+        if maximize:
+            g = -g
+        bias_correction2 = 1 - beta2 ** step
+        if weight_decay != 0:
+            if decoupled:
+                p.mul_(1 - lr * weight_decay)
+            else:
+                g = g.add(p, alpha=weight_decay)
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+        mu_product = s["mu_product"]
+        mu_product *= mu                     # float32, as torch's state tensor
+        mu_product = float(mu_product[0])
+        exp_avg, exp_avg_sq = s["exp_avg"], s["exp_avg_sq"]
+        exp_avg.lerp_(g, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        if multi:
+            denom = exp_avg_sq.sqrt().div_(bias_correction2 ** 0.5)
+        else:
+            denom = exp_avg_sq.div(bias_correction2).sqrt()
+        denom.add_(eps)
+        p.addcdiv_(g, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product))
+        p.addcdiv_(exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product * mu_next))
+
 
 class RAdam(_AdamFamily):
     """RAdam (rectified Adam), with PyTorch's update:
