@@ -112,6 +112,25 @@ def test_float16_parameters_step_as_torch(name):
     np.testing.assert_array_equal(q.detach().float().numpy(), np.array(want_q, np.float32))
 
 
+def test_bfloat16_rprop_as_torch():
+    # etaplus 1.2 multiplies as bfloat16's 1.203125 and the first step sizes are
+    # full_like(p, lr) in bfloat16, as torch's; the sign flips at step 3 halve them
+    bf = gpujit.bfloat16
+    p = gpujit.nn.Parameter(gpujit.tensor(P).to(bf))
+    q = gpujit.nn.Parameter(gpujit.tensor([0.2]).to(bf))
+    opt = gpujit.optim.Rprop([p, q], lr=0.01)
+    for i in range(4):
+        p.grad = gpujit.tensor(G).to(bf) * (i + 1) * (-1) ** (i // 2)
+        q.grad = gpujit.tensor([0.33]).to(bf)
+        opt.step()
+    np.testing.assert_array_equal(p.detach().float().numpy(), np.array(
+        [[0.484375, -0.265625, 0.31640625, 1.6875],
+         [1.984375, -1.0859375, -0.006011962890625, 0.734375]], np.float32))
+    np.testing.assert_array_equal(q.detach().float().numpy(), [0.146484375])
+    np.testing.assert_array_equal(opt.state[p]["step_size"].float().numpy(),
+                                  np.full((2, 4), 0.006011962890625, np.float32))
+
+
 def _bf16_exact(a):
     a = np.ascontiguousarray(a, dtype=np.float32)
     return bool(np.all((a.view(np.uint32) & 0xFFFF) == 0))

@@ -456,6 +456,8 @@ class _Bucket:
             # a complex parameter steps as two real numbers: torch fills both parts
             # (Rprop's step_size, Adagrad's sum: full_like(p, complex(v, v)))
             vs._data.fill(complex(v, v) if cplx else v)
+            if v and self.dtype is _dt.bfloat16:    # (full_like(p, v): a bfloat16 number)
+                _round_bf16_arrays(vs._data)
             d[k] = vs
         self.dicts[i] = d
 
