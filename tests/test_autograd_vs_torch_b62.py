@@ -223,3 +223,28 @@ LOSSES_ADAMW = [4.105690002441406, 3.372770071029663, 2.696841239929199, 2.09516
                 1.5930202007293701, 1.18720281124115]
 BIAS_ADAMW = [0.11572265625, -0.061279296875, -0.162109375, -0.048828125, 0.1708984375,
               -0.10498046875, -0.021728515625, 0.06689453125]
+
+
+def test_bfloat16_clip_grad_norm_as_torch():
+    # the total norm is a bfloat16 number (float32 before s62: 65.4517 where torch says
+    # 65.5) and the clipped grads stay bfloat16 numbers, torch's bit for bit
+    rs = np.random.RandomState(0)
+    gs = [gpujit.tensor(rs.randn(*s).astype(np.float32)).to(gpujit.bfloat16)
+          for s in [(8, 8), (8,), (3,)]]
+    ps = [gpujit.nn.Parameter(gpujit.zeros_like(g)) for g in gs]
+    for p, g in zip(ps, gs):
+        p.grad = g.clone()
+    tn = gpujit.nn.utils.clip_grad_norm_(ps, 0.1)
+    assert tn.dtype == gpujit.bfloat16 and float(tn) == 8.9375
+    np.testing.assert_array_equal(ps[1].grad.float().numpy(), np.array(
+        [0.001983642578125, -0.004486083984375, -0.0181884765625, 0.005157470703125,
+         -0.0101318359375, 0.000579833984375, 0.0081787109375, 0.00144195556640625],
+        np.float32))
+    np.testing.assert_array_equal(ps[2].grad.float().numpy(), np.array(
+        [0.01275634765625, -0.0137939453125, 0.004486083984375], np.float32))
+    for p, g in zip(ps, gs):
+        p.grad = g.clone()
+    tn = gpujit.nn.utils.clip_grad_norm_(ps, 1.0, norm_type="inf")
+    assert float(tn) == 2.546875
+    np.testing.assert_array_equal(ps[2].grad.float().numpy(),
+                                  np.array([0.447265625, -0.484375, 0.158203125], np.float32))
