@@ -248,3 +248,13 @@ def test_bfloat16_clip_grad_norm_as_torch():
     assert float(tn) == 2.546875
     np.testing.assert_array_equal(ps[2].grad.float().numpy(),
                                   np.array([0.447265625, -0.484375, 0.158203125], np.float32))
+
+
+def test_bfloat16_clip_grad_value_as_torch():
+    # the clipped elements are bfloat16's 0.1 (0.10009765625), as torch's clamp_ stores them
+    g = gpujit.tensor([0.3, -0.7, 0.05, 0.1]).to(gpujit.bfloat16)
+    p = gpujit.nn.Parameter(gpujit.zeros_like(g))
+    p.grad = g
+    gpujit.nn.utils.clip_grad_value_([p], 0.1)
+    np.testing.assert_array_equal(p.grad.float().numpy(), np.array(
+        [0.10009765625, -0.10009765625, 0.050048828125, 0.10009765625], np.float32))

@@ -257,4 +257,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
         xp = xp_for(g._device)
         with _on_device(g._device):
             xp.clip(a, -clip_value, clip_value, out=a)
+            if g._dtype is _dt.bfloat16:    # (the bounds, as clamp_ stores them: bfloat16)
+                from ...ops.bfloat16_support import round_in_place
+                round_in_place(a)
         g._vc[0] += 1
