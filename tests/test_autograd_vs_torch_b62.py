@@ -131,6 +131,27 @@ def test_bfloat16_rprop_as_torch():
                                   np.full((2, 4), 0.006011962890625, np.float32))
 
 
+@pytest.mark.parametrize("dtype, want_p, want_q", [
+    ("float16", [[0.468505859375, -0.32373046875, 0.321533203125, 1.7001953125],
+                 [1.8642578125, -1.099609375, -0.042755126953125, 0.728515625]],
+     [0.182861328125]),
+    ("bfloat16", [[0.46875, -0.3203125, 0.322265625, 1.703125],
+                  [1.8671875, -1.1015625, -0.042724609375, 0.7265625]], [0.185546875]),
+])
+def test_reduced_radam_as_torch(dtype, want_p, want_q):
+    # 7 steps: the unrectified update (steps 1-5) and the rectified one, torch's bits
+    dt = getattr(gpujit, dtype)
+    p = gpujit.nn.Parameter(gpujit.tensor(P).to(dt))
+    q = gpujit.nn.Parameter(gpujit.tensor([0.2]).to(dt))
+    opt = gpujit.optim.RAdam([p, q], lr=0.01, eps=1e-3)
+    for i in range(7):
+        p.grad = gpujit.tensor(G).to(dt) * (i + 1)
+        q.grad = gpujit.tensor([0.33]).to(dt)
+        opt.step()
+    np.testing.assert_array_equal(p.detach().float().numpy(), np.array(want_p, np.float32))
+    np.testing.assert_array_equal(q.detach().float().numpy(), np.array(want_q, np.float32))
+
+
 def _bf16_exact(a):
     a = np.ascontiguousarray(a, dtype=np.float32)
     return bool(np.all((a.view(np.uint32) & 0xFFFF) == 0))

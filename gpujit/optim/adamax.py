@@ -283,3 +283,34 @@ class RAdam(_AdamFamily):
             tmp *= rect
         p -= tmp
 
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_radam (foreach: _multi_tensor_radam's buffer) on bfloat16 /
+        float16 Tensors (every op rounds)."""
+        lr, beta1, beta2, eps, weight_decay, decoupled, maximize, multi = h
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            if decoupled:
+                p.mul_(1 - lr * weight_decay)
+            else:
+                g = g.add(p, alpha=weight_decay)
+        exp_avg, exp_avg_sq = s["exp_avg"], s["exp_avg_sq"]
+        exp_avg.lerp_(g, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5 if rho_t > 5 else 0
+        if multi:
+            unrect_step = (lr * (0 if rect > 0 else 1.0) / bias_correction1) * -1
+            adaptive_step = (bias_correction2 ** 0.5) * (lr * rect / bias_correction1) * -1
+            buf = exp_avg_sq.sqrt().add_(eps).div_(adaptive_step).reciprocal_()
+            p.addcmul_(exp_avg, buf.add_(unrect_step))
+        elif rho_t > 5.0:
+            adaptive = (bias_correction2 ** 0.5) / exp_avg_sq.sqrt().add_(eps)
+            p.add_(exp_avg / bias_correction1 * lr * adaptive * rect, alpha=-1.0)
+        else:
+            p.add_(exp_avg / bias_correction1 * lr, alpha=-1.0)
+
