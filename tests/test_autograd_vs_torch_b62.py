@@ -56,6 +56,10 @@ TORCH = {
         lambda ps: gpujit.optim.NAdam(ps, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
         [[0.47265625, -0.27734375, 0.328125, 1.6796875],
          [1.9765625, -1.078125, -0.019775390625, 0.72265625]], [0.1748046875], {}),
+    "adadelta": (
+        lambda ps: gpujit.optim.Adadelta(ps, lr=1.0, eps=1e-3),
+        [[0.134765625, -0.62890625, 0.65234375, 1.640625],
+         [1.6171875, -1.0390625, -0.365234375, 0.3984375]], [-0.09228515625], {}),
     # fused: float32 arithmetic rounded once, so the decay shows (2.0 -> 1.96875)
     "adamw_fused": (
         lambda ps: gpujit.optim.AdamW(ps, lr=0.01, weight_decay=0.1, fused=True),
