@@ -202,4 +202,3 @@ class Adadelta(_ElementwiseOptimizer):
         delta.div_(std).mul_(g)
         acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
         p.add_(delta, alpha=-lr)
-
