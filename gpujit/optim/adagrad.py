@@ -90,6 +90,18 @@ class Adagrad(_ElementwiseOptimizer):
         tmp += eps
         addcdiv_(xp, p, g, tmp, -clr, tmp)
 
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_adagrad on bfloat16 / float16 Tensors (every op rounds)."""
+        lr, lr_decay, eps, weight_decay, maximize = h
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g.add(p, alpha=weight_decay)
+        clr = lr / (1 + (step - 1) * lr_decay)
+        state_sum = s["sum"]
+        state_sum.addcmul_(g, g, value=1)
+        p.addcdiv_(g, state_sum.sqrt().add_(eps), value=-clr)
+
 
     _fused_sparse_refusal = "`fused` does not support sparse grad or complex param"
 
@@ -176,3 +188,17 @@ class Adadelta(_ElementwiseOptimizer):
         addcmul_(xp, acc_delta, tmp, tmp, 1 - rho)
         add_alpha_(xp, p, tmp, -lr, std)
 
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_adadelta on bfloat16 / float16 Tensors (every op rounds)."""
+        lr, rho, eps, weight_decay, maximize = h
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g.add(p, alpha=weight_decay)
+        square_avg, acc_delta = s["square_avg"], s["acc_delta"]
+        square_avg.mul_(rho).addcmul_(g, g, value=1 - rho)
+        std = square_avg.add(eps).sqrt_()
+        delta = acc_delta.add(eps).sqrt_()
+        delta.div_(std).mul_(g)
+        acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+        p.add_(delta, alpha=-lr)

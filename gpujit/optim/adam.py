@@ -115,6 +115,30 @@ class Adam(_ElementwiseOptimizer):
         tmp += eps
         addcdiv_(xp, p, exp_avg, tmp, -step_size, tmp)
 
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_adam on bfloat16 / float16 Tensors (every op rounds: a decoupled
+        decay p * (1 - lr * wd) that rounds back to p is lost, as in torch)."""
+        lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled = h
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            if decoupled:
+                p.mul_(1 - lr * weight_decay)
+            else:
+                g = g.add(p, alpha=weight_decay)
+        exp_avg, exp_avg_sq = s["exp_avg"], s["exp_avg_sq"]
+        exp_avg.lerp_(g, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        step_size = lr / (1 - beta1 ** step)
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        if amsgrad:
+            max_sq = s["max_exp_avg_sq"]
+            max_sq.copy_(max_sq.maximum(exp_avg_sq))
+            denom = (max_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+        else:
+            denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+        p.addcdiv_(exp_avg, denom, value=-step_size)
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (p *= 1 - lr * weight_decay before the update),

@@ -93,6 +93,18 @@ class Adamax(_AdamFamily):
         clr = lr / (1 - beta1 ** step)
         addcdiv_(xp, p, exp_avg, exp_inf, -clr, tmp)
 
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_adamax on bfloat16 / float16 Tensors (every op rounds)."""
+        lr, beta1, beta2, eps, weight_decay, maximize = h
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g.add(p, alpha=weight_decay)
+        exp_avg, exp_inf = s["exp_avg"], s["exp_inf"]
+        exp_avg.lerp_(g, 1 - beta1)
+        exp_inf.copy_(exp_inf.mul_(beta2).maximum(g.abs().add_(eps)))
+        p.addcdiv_(exp_avg, exp_inf, value=-(lr / (1 - beta1 ** step)))
+
 
 class NAdam(_AdamFamily):
     """NAdam (Adam with Nesterov momentum), with PyTorch's update; mu_product is a float32
@@ -163,6 +175,35 @@ class NAdam(_AdamFamily):
         denom += eps
         addcdiv_(xp, p, g, denom, -lr * (1.0 - mu) / (1.0 - mu_product), tmp)
         addcdiv_(xp, p, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product_next), tmp)
+
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_nadam (its _multi_tensor_nadam's sqrt-then-divide
+        denominator under foreach) on bfloat16 / float16 Tensors (every op rounds)."""
+        (lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled, maximize,
+         multi) = h
+        if maximize:
+            g = -g
+        bias_correction2 = 1 - beta2 ** step
+        if weight_decay != 0:
+            if decoupled:
+                p.mul_(1 - lr * weight_decay)
+            else:
+                g = g.add(p, alpha=weight_decay)
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+        mu_product = s["mu_product"]
+        mu_product *= mu                     # float32, as torch's state tensor
+        mu_product = float(mu_product[0])
+        exp_avg, exp_avg_sq = s["exp_avg"], s["exp_avg_sq"]
+        exp_avg.lerp_(g, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        if multi:
+            denom = exp_avg_sq.sqrt().div_(bias_correction2 ** 0.5)
+        else:
+            denom = exp_avg_sq.div(bias_correction2).sqrt()
+        denom.add_(eps)
+        p.addcdiv_(g, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product))
+        p.addcdiv_(exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product * mu_next))
 
 
 class RAdam(_AdamFamily):
@@ -241,4 +282,35 @@ class RAdam(_AdamFamily):
             tmp *= adaptive
             tmp *= rect
         p -= tmp
+
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_radam (foreach: _multi_tensor_radam's buffer) on bfloat16 /
+        float16 Tensors (every op rounds)."""
+        lr, beta1, beta2, eps, weight_decay, decoupled, maximize, multi = h
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            if decoupled:
+                p.mul_(1 - lr * weight_decay)
+            else:
+                g = g.add(p, alpha=weight_decay)
+        exp_avg, exp_avg_sq = s["exp_avg"], s["exp_avg_sq"]
+        exp_avg.lerp_(g, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5 if rho_t > 5 else 0
+        if multi:
+            unrect_step = (lr * (0 if rect > 0 else 1.0) / bias_correction1) * -1
+            adaptive_step = (bias_correction2 ** 0.5) * (lr * rect / bias_correction1) * -1
+            buf = exp_avg_sq.sqrt().add_(eps).div_(adaptive_step).reciprocal_()
+            p.addcmul_(exp_avg, buf.add_(unrect_step))
+        elif rho_t > 5.0:
+            adaptive = (bias_correction2 ** 0.5) / exp_avg_sq.sqrt().add_(eps)
+            p.add_(exp_avg / bias_correction1 * lr * adaptive * rect, alpha=-1.0)
+        else:
+            p.add_(exp_avg / bias_correction1 * lr, alpha=-1.0)
 

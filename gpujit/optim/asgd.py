@@ -155,3 +155,20 @@ class Rprop(_FlagDefaults):
         xp.sign(prev, out=tmp)
         tmp *= step_size
         p -= tmp
+
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_rprop on bfloat16 / float16 Tensors (every op rounds:
+        etaplus 1.2 multiplies as the bfloat16 1.203125, as in torch)."""
+        etaminus, etaplus, step_size_min, step_size_max, maximize = h
+        if maximize:
+            g = -g
+        prev, step_size = s["prev"], s["step_size"]
+        sign = g.mul(prev).sign()
+        sign[sign.gt(0)] = etaplus
+        sign[sign.lt(0)] = etaminus
+        sign[sign.eq(0)] = 1
+        step_size.mul_(sign).clamp_(step_size_min, step_size_max)
+        g = g.clone()
+        g[sign.eq(etaminus)] = 0
+        p.addcmul_(g.sign(), step_size, value=-1)
+        prev.copy_(g)

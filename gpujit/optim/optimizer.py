@@ -456,6 +456,8 @@ class _Bucket:
             # a complex parameter steps as two real numbers: torch fills both parts
             # (Rprop's step_size, Adagrad's sum: full_like(p, complex(v, v)))
             vs._data.fill(complex(v, v) if cplx else v)
+            if v and self.dtype is _dt.bfloat16:    # (full_like(p, v): a bfloat16 number)
+                _round_bf16_arrays(vs._data)
             d[k] = vs
         self.dicts[i] = d
 
@@ -665,6 +667,8 @@ class _ElementwiseOptimizer(Optimizer):
             state = {k: _real_view(xp, a) for k, a in state.items()}
             self._update(xp, _real_view(xp, b.pbuf), _real_view(xp, b.gbuf), True, state,
                          _real_view(xp, b.tbuf), h, step, fresh)
+        elif b.dtype in _REDUCED:
+            self._step_reduced(b, b.pbuf, b.gbuf, state, b.flat_state, h, step, fresh)
         else:
             self._update(xp, b.pbuf, b.gbuf, True, state, b.tbuf, h, step, fresh)
         off, pbuf = b.offsets, b.pbuf
@@ -690,9 +694,45 @@ class _ElementwiseOptimizer(Optimizer):
                          _real_view(xp, tmp), h, step, fresh)
             if pa is not p._data:
                 xp.copyto(p._data, pa)
+        elif b.dtype in _REDUCED:
+            self._step_reduced(b, p._data, g._data, b.state_arrays(i),
+                               {k: vs[i]._data for k, vs in b.views.items()}, h, step, fresh)
         else:
             self._update(xp, p._data, g._data, False, b.state_arrays(i), tmp, h, step, fresh)
         _bump(p)
+
+    # the update of bfloat16 / float16 parameters in Tensor ops, as torch's single-tensor
+    # one: each in-place op computes in float32 (ATen's opmath) and rounds, its scalars cast
+    # as ATen's kernels cast them. _update_reduced(p, g, s, h, step, fresh), s holding
+    # Tensors of the parameter's dtype; None: _update's arithmetic on the arrays (float16:
+    # NumPy's, rounding each ufunc; bfloat16: float32, rounded once at the end)
+    _update_reduced = None
+
+    def _step_reduced(self, b, pa, ga, state, arrays, h, step, fresh):
+        """Step a bfloat16 or float16 bucket's arrays (a bfloat16 one's float32 carriers
+        must stay bfloat16-exact: ops/bfloat16_support.py)."""
+        xp = b.xp
+        if b.fused and b.dtype is _dt.float16:
+            # fused=True: float32 opmath, the results rounded once, as torch's fused kernels
+            p32, st = pa.astype(np.float32), dict(state)
+            st.update((k, a.astype(np.float32)) for k, a in arrays.items())
+            self._update(xp, p32, ga.astype(np.float32), True, st, xp.empty_like(p32), h,
+                         step, fresh)
+            pa[...] = p32
+            for k, a in arrays.items():
+                a[...] = st[k]
+            return
+        if self._update_reduced is None or b.fused:
+            self._update(xp, pa, ga.copy(), True, state, xp.empty_like(pa), h, step, fresh)
+            if b.dtype is _dt.bfloat16:
+                _round_bf16_arrays(pa, *arrays.values())
+            return
+        from ..autograd import no_grad
+        dt, dev = b.dtype, b.device
+        s = dict(state)
+        s.update((k, _wrap(a, dt, dev)) for k, a in arrays.items())
+        with no_grad():
+            self._update_reduced(_wrap(pa, dt, dev), _wrap(ga, dt, dev), s, h, step, fresh)
 
 
 def lr_value(lr):
@@ -730,6 +770,19 @@ def _real_view(xp, a):
     if a.ndim == 0:
         a = a[None]
     return a.view(a.real.dtype)
+
+
+_REDUCED = (_dt.bfloat16, _dt.float16)
+
+
+def _round_bf16_arrays(*arrays):
+    """Round a bfloat16 bucket's parameter and state arrays to bfloat16 after a float32
+    update (torch's bfloat16 parameters and buffers are stored rounded; its single-tensor
+    ops round after each in-place op, which _update_reduced follows where an optimizer has
+    one). The host scalars ('step', NAdam's mu_product: float32 in torch) are not passed."""
+    from ..ops.bfloat16_support import round_in_place
+    for a in arrays:
+        round_in_place(a)
 
 
 def _bump(p):

@@ -83,3 +83,26 @@ class RMSprop(_ElementwiseOptimizer):
             add_alpha_(xp, p, buf, -lr, tmp)
         else:
             addcdiv_(xp, p, g, tmp, -lr, tmp)
+
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_rmsprop on bfloat16 / float16 Tensors (every op rounds)."""
+        lr, alpha, eps, weight_decay, momentum, centered, maximize = h
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g.add(p, alpha=weight_decay)
+        square_avg = s["square_avg"]
+        square_avg.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+        if centered:
+            grad_avg = s["grad_avg"]
+            grad_avg.lerp_(g, 1 - alpha)
+            avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+        else:
+            avg = square_avg.sqrt()
+        avg = avg.add_(eps)
+        if momentum > 0:
+            buf = s["momentum_buffer"]
+            buf.mul_(momentum).addcdiv_(g, avg)
+            p.add_(buf, alpha=-lr)
+        else:
+            p.addcdiv_(g, avg, value=-lr)

@@ -72,6 +72,22 @@ class SGD(_ElementwiseOptimizer):
                 g = buf
         add_alpha_(xp, p, g, -lr, tmp)
 
+    def _update_reduced(self, p, g, s, h, step, fresh):
+        """torch's _single_tensor_sgd on bfloat16 / float16 Tensors (every op rounds)."""
+        lr, momentum, dampening, weight_decay, nesterov, maximize = h
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g.add(p, alpha=weight_decay)
+        if momentum != 0:
+            buf = s["momentum_buffer"]
+            if fresh:
+                buf.copy_(g)
+            else:
+                buf.mul_(momentum).add_(g, alpha=1 - dampening)
+            g = g.add(buf, alpha=momentum) if nesterov else buf
+        p.add_(g, alpha=-lr)
+
     _fused_sparse_refusal = "`_fused_sgd` does not support sparse gradients"
 
     def _step_sparse(self, b, i, g, h):

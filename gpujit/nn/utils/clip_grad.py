@@ -123,6 +123,8 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
             raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         import gpujit
         return gpujit.empty((), dtype=tensors[0].dtype, device=first)
+    if any(t._dtype is _dt.bfloat16 for t in tensors):
+        return _total_norm_tensors(tensors, norm_type, error_if_nonfinite)
     buckets = {}
     for t in tensors:
         try:
@@ -153,11 +155,27 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
             stacked = xp.stack([_to_cuda(n, first) for n in norms])
         total = _vector_norm(xp, stacked, norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
-                           "`parameters` is non-finite, so it cannot be clipped. To disable "
-                           "this error and scale the gradients by the non-finite norm anyway, "
-                           "set `error_if_nonfinite=False`")
+        raise RuntimeError(_NONFINITE.format(norm_type))
     return _wrap(total, _dt.from_numpy_dtype(total.dtype), first)
+
+
+_NONFINITE = ("The total norm of order {} for gradients from `parameters` is non-finite, so it "
+              "cannot be clipped. To disable this error and scale the gradients by the "
+              "non-finite norm anyway, set `error_if_nonfinite=False`")
+
+
+def _total_norm_tensors(tensors, norm_type, error_if_nonfinite):
+    """get_total_norm of bfloat16 grads in Tensor ops, as torch's: each norm a bfloat16
+    number (their float32 carriers: ops/bfloat16_support.py), then the norm of their
+    stack."""
+    import gpujit
+    first = tensors[0]._device
+    with gpujit.no_grad():
+        norms = [gpujit.linalg.vector_norm(t, norm_type).to(first) for t in tensors]
+        total = gpujit.linalg.vector_norm(gpujit.stack(norms), norm_type)
+    if error_if_nonfinite and not bool(total.isfinite()):
+        raise RuntimeError(_NONFINITE.format(norm_type))
+    return total
 
 
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
@@ -169,6 +187,14 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     if total_norm._device.type == "meta":       # (no values: each grad "written")
         for g in grads:
             g._vc[0] += 1
+        return
+    if total_norm._dtype is _dt.bfloat16 or any(g._dtype is _dt.bfloat16 for g in grads):
+        # in Tensor ops, as torch's: bfloat16 grads stay bfloat16 numbers
+        import gpujit
+        with gpujit.no_grad():
+            coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
+            for g in grads:
+                g.mul_(coef.to(g._device))
         return
     xp = xp_for(total_norm._device)
     with _on_device(total_norm._device):   # clamped on the norm's device: no host sync
@@ -231,4 +257,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
         xp = xp_for(g._device)
         with _on_device(g._device):
             xp.clip(a, -clip_value, clip_value, out=a)
+            if g._dtype is _dt.bfloat16:    # (the bounds, as clamp_ stores them: bfloat16)
+                from ...ops.bfloat16_support import round_in_place
+                round_in_place(a)
         g._vc[0] += 1
