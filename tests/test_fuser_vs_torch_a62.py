@@ -1,0 +1,107 @@
+"""Session 62's fuser hunt (helper a62): random pointwise chains scripted and fused,
+compared with torch 2.13 eager and torch.jit.script directly (value, dtype, shape).
+Expected values below were written from torch 2.13's results.
+
+- where() with a uint8 condition: torch 2.13 still takes it (nonzero is true) with a
+  deprecation UserWarning given once; gpujit raised "where expected condition to be a
+  boolean tensor" eagerly, scripted and as a meta tensor, and the fuser's codegen refused
+  the condition. Other integer conditions stay refused (torch's words).
+- bfloat16 nextafter of 0-dim tensors returned shape (1,) (NumPy's ascontiguousarray
+  makes a 0-dim array 1-dim).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit
+
+import test_kernels
+
+kernel_cache_dir = test_kernels.kernel_cache_dir     # (its autouse cache fixture)
+
+_UINT8_WORDS = "where received a uint8 condition tensor"
+
+
+@pytest.fixture
+def warn_always():
+    saved = gpujit.is_warn_always_enabled()
+    gpujit.set_warn_always(True)
+    yield
+    gpujit.set_warn_always(saved)
+
+
+def test_where_uint8_condition_eager(warn_always):
+    c = gpujit.tensor([0, 1, 2], dtype=gpujit.uint8)
+    with pytest.warns(UserWarning, match=_UINT8_WORDS):
+        r = gpujit.where(c, 1.0, 2.0)
+    assert r.dtype == gpujit.float32 and r.tolist() == [2.0, 1.0, 1.0]
+    with pytest.warns(UserWarning, match=_UINT8_WORDS):
+        r = gpujit.where(c, gpujit.tensor([1, 2, 3], dtype=gpujit.int8), 2.5)
+    assert r.dtype == gpujit.float32 and r.tolist() == [2.5, 2.0, 3.0]
+    with pytest.warns(UserWarning, match=_UINT8_WORDS):
+        r = c.where(c, 3)
+    assert r.dtype == gpujit.uint8 and r.tolist() == [3, 1, 2]
+    # (int8 and the rest: still torch's error)
+    with pytest.raises(RuntimeError, match="boolean tensor, but got a tensor with dtype Char"):
+        gpujit.where(c.to(gpujit.int8), 1.0, 2.0)
+
+
+def test_where_uint8_condition_warns_once():
+    from gpujit.ops import pointwise_ternary as pt
+    saved = list(pt._UINT8_WARNED)
+    pt._UINT8_WARNED.clear()
+    try:
+        c = gpujit.tensor([0, 3], dtype=gpujit.uint8)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            gpujit.where(c, 1, 0)
+            gpujit.where(c, 1, 0)
+        assert [str(x.message)[:len(_UINT8_WORDS)] for x in w] == [_UINT8_WORDS]
+    finally:
+        if saved:
+            pt._UINT8_WARNED[:] = saved
+
+
+def test_where_uint8_condition_grad_and_meta():
+    c = gpujit.tensor([0, 1, 2], dtype=gpujit.uint8)
+    x = gpujit.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gpujit.where(c, x, 0.0).sum().backward()
+        assert x.grad.tolist() == [0.0, 1.0, 1.0]
+        m = gpujit.empty(3, device="meta")
+        assert gpujit.where(c.to("meta"), m, m).shape == (3,)
+
+
+@pytest.mark.parametrize("strategy", ["STATIC", "DYNAMIC"])
+def test_where_uint8_condition_fused(strategy):
+    prev = gpujit.set_fusion_strategy([(strategy, 2)])
+    try:
+        @gpujit.jit.script
+        def f(c, x):
+            return gpujit.where(c, x, 2.0) * 2 + c
+
+        c = gpujit.tensor([[0, 1, 2], [7, 0, 255]], dtype=gpujit.uint8)
+        x = gpujit.tensor([1.0, -2.0, 3.5])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("error", gpujit.FusionWarning)
+            for _ in range(3):
+                r = f(c, x)
+                assert r.dtype == gpujit.float32
+                assert r.tolist() == [[4.0, -3.0, 9.0], [9.0, 4.0, 262.0]]
+        assert "TensorExprGroup" in str(f.graph_for(c, x))
+    finally:
+        gpujit.set_fusion_strategy(prev)
+
+
+def test_bfloat16_nextafter_keeps_zero_dim():
+    bf = gpujit.bfloat16
+    x = gpujit.tensor(1.5).to(bf)
+    r = gpujit.nextafter(x, gpujit.tensor(3.0).to(bf))
+    assert r.shape == () and r.dtype == bf and r.item() == 1.5078125
+    r = gpujit.nextafter(x, gpujit.tensor([3.0, 0.0]).to(bf))
+    assert r.shape == (2,) and r.tolist() == [1.5078125, 1.4921875]
