@@ -8,6 +8,10 @@ Expected values below were written from torch 2.13's results.
   the condition. Other integer conditions stay refused (torch's words).
 - bfloat16 nextafter of 0-dim tensors returned shape (1,) (NumPy's ascontiguousarray
   makes a 0-dim array 1-dim).
+- a pointwise op without bfloat16 support refused any bfloat16 operand, where torch's
+  TensorIterator refuses only a bfloat16 computation dtype:
+  special.chebyshev_polynomial_t(float32, bfloat16) is float32, (bfloat16, float64) is
+  float64, (float16, bfloat16) float32; bitwise_and(float32, bfloat16) names 'Float'.
 """
 from __future__ import annotations
 
@@ -105,3 +109,33 @@ def test_bfloat16_nextafter_keeps_zero_dim():
     assert r.shape == () and r.dtype == bf and r.item() == 1.5078125
     r = gpujit.nextafter(x, gpujit.tensor([3.0, 0.0]).to(bf))
     assert r.shape == (2,) and r.tolist() == [1.5078125, 1.4921875]
+
+
+def test_pointwise_bfloat16_operand_promoted_away():
+    bf = gpujit.bfloat16
+    x = gpujit.tensor([0.5, -0.25])
+    n = gpujit.tensor([3.0, 4.0])
+    T = gpujit.special.chebyshev_polynomial_t
+    r = T(x, n.to(bf))
+    assert r.dtype == gpujit.float32 and r.tolist() == [-1.0, 0.53125]
+    r = T(x.to(bf), n.double())
+    assert r.dtype == gpujit.float64 and r.tolist() == [-1.0, 0.53125]
+    r = T(x.half(), n.to(bf))
+    assert r.dtype == gpujit.float32 and r.tolist() == [-1.0, 0.53125]
+    r = gpujit.special.hermite_polynomial_h(x, n.to(bf))
+    assert r.dtype == gpujit.float32 and r.tolist() == [-5.0, 9.0625]
+    # a bfloat16 computation dtype: still torch's kernel error
+    for a, b in [(x.to(bf), n.to(bf)), (x.to(bf), 3), (gpujit.tensor([3, 4]), n.to(bf))]:
+        with pytest.raises(NotImplementedError,
+                           match="\"chebyshev_polynomial_t_cpu\" not implemented for 'BFloat16'"):
+            T(a, b)
+    with pytest.raises(RuntimeError, match="\"bitwise_and_cpu\" not implemented for 'Float'"):
+        gpujit.bitwise_and(x, n.to(bf))
+
+    @gpujit.jit.script
+    def f(x, n):
+        return gpujit.special.chebyshev_polynomial_t(x, n) * 2
+
+    for _ in range(3):
+        r = f(x, n.to(bf))
+        assert r.dtype == gpujit.float32 and r.tolist() == [-2.0, 1.0625]
