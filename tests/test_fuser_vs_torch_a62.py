@@ -139,3 +139,33 @@ def test_pointwise_bfloat16_operand_promoted_away():
     for _ in range(3):
         r = f(x, n.to(bf))
         assert r.dtype == gpujit.float32 and r.tolist() == [-2.0, 1.0625]
+
+
+_SIM_WHERE = r"""
+import warnings
+import gpujit
+warnings.simplefilter("ignore", UserWarning)
+warnings.simplefilter("error", gpujit.FusionWarning)
+
+@gpujit.jit.script
+def f(c, x):
+    return gpujit.where(c, x, 2.0) * 2 + c
+
+c = gpujit.tensor([[0, 1, 2], [7, 0, 255]], dtype=gpujit.uint8)
+x = gpujit.tensor([1.0, -2.0, 3.5])
+print([f(c, x).tolist() for _ in range(3)][-1])
+"""
+
+
+@pytest.mark.sim
+def test_where_uint8_condition_on_the_simulator(kernel_cache_dir, tmp_path):
+    import os
+    import subprocess
+    import sys
+    script = tmp_path / "sim_where.py"      # (scripting reads the function's source file)
+    script.write_text(_SIM_WHERE)
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUJIT_FUSION_TARGET="sim")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                       env=env, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    assert r.stdout.strip().splitlines()[-1] == "[[4.0, -3.0, 9.0], [9.0, 4.0, 262.0]]"
