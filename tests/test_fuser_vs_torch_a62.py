@@ -12,6 +12,10 @@ Expected values below were written from torch 2.13's results.
   TensorIterator refuses only a bfloat16 computation dtype:
   special.chebyshev_polynomial_t(float32, bfloat16) is float32, (bfloat16, float64) is
   float64, (float16, bfloat16) float32; bitwise_and(float32, bfloat16) names 'Float'.
+- special.legendre_polynomial_p / laguerre_polynomial_l of a large degree hung: the
+  recurrence ran one NumPy step per degree over the array (n = 10^6: minutes; torch
+  0.02 s). Past 256 steps it runs element by element (ops/_poly_kernels.py), bit for bit
+  the same arithmetic.
 """
 from __future__ import annotations
 
@@ -169,3 +173,33 @@ def test_where_uint8_condition_on_the_simulator(kernel_cache_dir, tmp_path):
                        env=env, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
     assert r.stdout.strip().splitlines()[-1] == "[[4.0, -3.0, 9.0], [9.0, 4.0, 262.0]]"
+
+
+def test_legendre_laguerre_large_degree_is_fast():
+    import time
+    t0 = time.time()
+    n = gpujit.tensor([1e6, 1e6])
+    r = gpujit.special.legendre_polynomial_p(gpujit.tensor([0.5, 0.3]), n)
+    assert r.dtype == gpujit.float32
+    assert r.tolist() == [-0.0006064266199246049, -0.0005528032779693604]   # (torch 2.13)
+    r = gpujit.special.laguerre_polynomial_l(gpujit.tensor([0.5, 2.0]), n)
+    assert r.tolist() == [0.027756383642554283, 0.04041588306427002]
+    assert time.time() - t0 < 60        # (before: minutes)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_long_recurrence_same_bits_as_the_array_steps(dt, monkeypatch):
+    from gpujit.ops import special_more as sm
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-1.2, 1.2, 300), rng.standard_normal(60) * 10,
+                        [0, 1, -1, np.nan, np.inf, -np.inf, 0.5, 1e-3, -0.999]]).astype(dt)
+    n = rng.integers(-2, 40, x.size).astype(dt)
+    n[:5] = 39.7
+    n[5] = np.nan
+    for fn in (sm.laguerre, sm.legendre):
+        monkeypatch.setattr(sm, "LONG_RECURRENCE", 10 ** 9)
+        a = fn(np, x, n).astype(dt)
+        monkeypatch.setattr(sm, "LONG_RECURRENCE", 2)
+        b = fn(np, x, n).astype(dt)
+        np.testing.assert_array_equal(a, b)
+        assert (np.signbit(a) == np.signbit(b)).all()
