@@ -306,11 +306,13 @@ def meta_call(op, args):
 
 
 def _where_check(op, args):
-    """where's condition must be bool (its kernel's check, which the meta rule leaves)."""
+    """where's condition must be bool or uint8 (its kernel's check, which the meta rule
+    leaves)."""
     from . import dtypes as _dt
     from .tensor import Tensor
     c = args[0] if args else None
-    if op.name == "aten::where.self" and isinstance(c, Tensor) and c._dtype is not _dt.bool:
+    if op.name == "aten::where.self" and isinstance(c, Tensor) and \
+            c._dtype not in (_dt.bool, _dt.uint8):     # (uint8: deprecated, taken)
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                            f"tensor with dtype {c._dtype.short_name}")
 

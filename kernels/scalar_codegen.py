@@ -403,7 +403,10 @@ class ScalarCodegen:
             c = self.visit(args[0])
             if c.known:
                 return self.visit(args[1] if c.const else args[2])
-            if c.ty not in (_dt.bool, "bool"):
+            if c.ty == _dt.uint8:
+                # (eager where()'s deprecated uint8 condition: nonzero is true)
+                c = E(f"({c.code} != 0)", _dt.bool)
+            elif c.ty not in (_dt.bool, "bool"):
                 raise KernelBuildError(f"where expected a boolean condition, got {c.ty}")
             a, b = self.visit(args[1]), self.visit(args[2])
             T, A, B = self.operands(a, b)

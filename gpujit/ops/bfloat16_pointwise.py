@@ -82,7 +82,8 @@ def _nextafter(xp, x, y):
     # the next bfloat16 after x towards y: its bits one up or down (c10's nextafter of
     # BFloat16 steps the 16-bit pattern)
     x, y = xp.broadcast_arrays(xp.asarray(x, np.float32), xp.asarray(y, np.float32))
-    b = (xp.ascontiguousarray(x).view(np.uint32) >> 16).astype(np.int32)
+    # (reshape: ascontiguousarray makes a 0-dim array 1-dim)
+    b = (xp.ascontiguousarray(x).view(np.uint32) >> 16).astype(np.int32).reshape(x.shape)
     up = (y > x) == (x >= 0)                  # (away from zero: the magnitude grows)
     nb = xp.where(up, b + 1, b - 1)
     out = ((nb.astype(np.uint32) & 0xFFFF) << 16).view(np.float32)

@@ -38,10 +38,30 @@ def _where_meta(condition, self, other):
     operands=("self", "other"), method=False, meta=_where_meta,
     scalar="where({condition}, {self}, {other})")
 def where(xp, condition, self, other):
-    if condition.dtype.kind != "b":
+    if condition.dtype == _np.uint8:
+        # PyTorch still takes a uint8 condition (nonzero is true), with a deprecation
+        # warning given once (TORCH_WARN_ONCE); other integer types are refused
+        warn_uint8_condition()
+        condition = condition != 0
+    elif condition.dtype.kind != "b":
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                            f"tensor with dtype {_short(condition.dtype)}")
     return xp.where(condition, self, other)     # (a broadcast failure: registry's words)
+
+
+_UINT8_WARNED = []
+
+
+def warn_uint8_condition():
+    """torch's words for a uint8 condition of where(): once per process (TORCH_WARN_ONCE),
+    every time under torch.set_warn_always(True)."""
+    from ..runtime_flags import is_warn_always_enabled
+    from .._frames import warn_at_user_frame
+    if not _UINT8_WARNED or is_warn_always_enabled():
+        _UINT8_WARNED.append(True)
+        warn_at_user_frame("where received a uint8 condition tensor. This behavior is "
+                           "deprecated and will be removed in a future version of PyTorch. "
+                           "Use a boolean condition instead.")
 
 
 @_reg.tensor_method("where")

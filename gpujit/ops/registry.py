@@ -1789,7 +1789,7 @@ class OpDef:
             for k in kinds:
                 if k[0].cplx:
                     raise complex_refused(self, k[0])
-        if not self.takes_bf16:
+        if not self.takes_bf16 and not self.is_pointwise:
             for k in kinds:
                 if k[0] is _dt.bfloat16:
                     raise bf16_refused(self)
@@ -1801,6 +1801,10 @@ class OpDef:
             ct = _dt.result_type_from_kinds(tuple(
                 (_dt.int64, k) if d is _dt.uint64 and k == _dt.SCALAR else (d, k)
                 for d, k in kinds))
+        if not self.takes_bf16 and ct is _dt.bfloat16:
+            # (a pointwise op refuses bfloat16 only as its computation dtype, as
+            # TensorIterator: special.chebyshev_polynomial_t(float32, bfloat16) is float32)
+            raise bf16_refused(self)
         if callable(self.promote):
             r = self.promote(ct, *extras)
         else:

@@ -578,14 +578,33 @@ def hermite(xp, x, n, physicists, limit):
         return xp.where(n < 0, 0.0, r)
 
 
+# past this many steps the recurrences run element by element (ops/_poly_kernels.py, the
+# same arithmetic): one NumPy step per degree took minutes for a degree of 10^6
+LONG_RECURRENCE = 256
+
+
+def _long_recurrence(xp, name, x, n, loop):
+    """The recurrence's values by _poly_kernels' ufunc when some element of `loop` runs
+    more than LONG_RECURRENCE steps (NumPy float32 / float64), else None."""
+    if xp is not np or x.dtype not in (np.float32, np.float64) or not bool(loop.any()):
+        return None
+    if float(np.max(np.where(loop, n, 0))) <= LONG_RECURRENCE:
+        return None
+    from . import _poly_kernels as _pk
+    f = getattr(_pk, f"{name}_{'f32' if x.dtype == np.float32 else 'f64'}")
+    return f(x, np.where(loop, n, 0).astype(x.dtype))
+
+
 def laguerre(xp, x, n):
     x, n = _poly_args(xp, x, n)
     with np.errstate(all="ignore"):
         q1 = 1.0 - x
         loop = (n >= 2) & (x != 0)
-        rec = _recurrence(xp, loop, n, xp.ones_like(x), q1,
-                          lambda k, p, q: _fma_any(2.0 * (k - 1) + (1.0 - x), q, -((k - 1.0) * p))
-                          / k, 2)
+        rec = _long_recurrence(xp, "laguerre", x, n, loop)
+        if rec is None:
+            rec = _recurrence(xp, loop, n, xp.ones_like(x), q1,
+                              lambda k, p, q: _fma_any(2.0 * (k - 1) + (1.0 - x), q,
+                                                       -((k - 1.0) * p)) / k, 2)
         r = xp.where(n == 0, 1.0, xp.where(n == 1, q1, rec))
         r = xp.where(x == 0, 1.0, r)
         return xp.where(n < 0, 0.0, r)
@@ -596,9 +615,11 @@ def legendre(xp, x, n):
     with np.errstate(all="ignore"):
         end = xp.abs(x) == 1.0
         loop = (n >= 2) & ~end
-        rec = _recurrence(xp, loop, n, xp.ones_like(x), x,
-                          lambda k, p, q: _fma_any((2.0 * k - 1.0) * x, q, -((k - 1.0) * p)) / k,
-                          2)
+        rec = _long_recurrence(xp, "legendre", x, n, loop)
+        if rec is None:
+            rec = _recurrence(xp, loop, n, xp.ones_like(x), x,
+                              lambda k, p, q: _fma_any((2.0 * k - 1.0) * x, q,
+                                                       -((k - 1.0) * p)) / k, 2)
         r = xp.where(n == 0, 1.0, xp.where(n == 1, x, rec))
         r = xp.where(end, xp.where((x > 0) | (xp.fmod(n, 2.0) == 0), 1.0, -1.0), r)
         return xp.where(n < 0, 0.0, r)
