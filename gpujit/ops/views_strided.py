@@ -7,6 +7,8 @@ tensor are new tensors (of a real one, views).
 """
 from __future__ import annotations
 
+import sys
+
 from .meta import TensorMeta
 from .registry import op
 
@@ -122,7 +124,9 @@ def storage_of(a):
                 break
         root = b
     if not (root.flags.c_contiguous or root.flags.f_contiguous):
-        root = a if (a.flags.c_contiguous or a.flags.f_contiguous) else a.copy()
+        spread = _memory_of(root)
+        root = spread if spread is not None else \
+            a if (a.flags.c_contiguous or a.flags.f_contiguous) else a.copy()
     flat = root.reshape(-1, order="A")
     if flat.dtype != a.dtype:                # a reinterpreting view (x.view(dtype))
         nbytes = flat.size * flat.dtype.itemsize
@@ -132,6 +136,22 @@ def storage_of(a):
     else:
         off = a.data.ptr - flat.data.ptr
     return flat, off // a.dtype.itemsize
+
+
+def _memory_of(root):
+    """A 1-D view of the memory an array that owns it spans, where it is neither C nor F
+    contiguous (a channels_last allocation: strides (HWC, 1, WC, C)); None where it cannot
+    be viewed so (negative strides). (A copy would be other memory: storage offsets and
+    sharing lost, torch.save's file unreadable.)"""
+    isz = root.dtype.itemsize
+    if any(s < 0 or s % isz for s in root.strides):
+        return None
+    n = 0 if 0 in root.shape else \
+        1 + sum((k - 1) * s for k, s in zip(root.shape, root.strides)) // isz
+    xp = sys.modules.get(type(root).__module__.split(".")[0])
+    if xp is None or xp.__name__ not in ("numpy", "cupy"):
+        return None
+    return xp.lib.stride_tricks.as_strided(root, shape=(n,), strides=(isz,))
 
 
 def _as_strided_meta(self, size, stride, storage_offset=None):
