@@ -1079,7 +1079,24 @@ def _cuda_deserialize(obj, location):
     return None
 
 
-_package_registry = [(10, _cpu_tag, _cpu_deserialize), (20, _cuda_tag, _cuda_deserialize)]
+def _meta_tag(obj):
+    if obj.device.type == "meta":
+        return "meta"
+    return None
+
+
+def _meta_deserialize(obj, location):
+    """map_location='meta': the storage's size on the meta device, no bytes (torch's)."""
+    if location == "meta":
+        from .._meta import MetaArray, META
+        if obj.device.type == "meta":
+            return obj
+        return _LoadedStorage(MetaArray(obj.flat.shape, obj.flat.dtype), META, obj.dtype)
+    return None
+
+
+_package_registry = [(10, _cpu_tag, _cpu_deserialize), (20, _cuda_tag, _cuda_deserialize),
+                     (22, _meta_tag, _meta_deserialize)]
 
 
 def register_package(priority, tagger, deserializer):
