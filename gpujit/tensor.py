@@ -763,8 +763,8 @@ class Tensor:
 
     def __deepcopy__(self, memo):
         t = _copy_sharing(self, memo)
-        if t is None:
-            t = self.clone()
+        if t is None:                    # (a leaf, as torch's: no CloneBackward)
+            t = self.detach().clone()
         if self.requires_grad:
             t._set_requires_grad(True)
         memo[id(self)] = t
