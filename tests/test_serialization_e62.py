@@ -166,3 +166,8 @@ def test_deepcopy_of_parameters_and_alone():
     c.detach()[0] = 5.0
     assert t.tolist() == [0.0, 1.0, 2.0]
     assert copy.deepcopy(gpujit.zeros(0, 3)).shape == (0, 3)
+
+
+def test_save_into_a_missing_folder_names_it(tmp_path):
+    with pytest.raises(RuntimeError, match=r"Parent directory .*nope does not exist\."):
+        gpujit.save({"x": gpujit.ones(1)}, tmp_path / "nope" / "a.pt")

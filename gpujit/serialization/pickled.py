@@ -304,7 +304,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
         records.append(("byteorder", sys.byteorder.encode()))
     records += storage_records(pickler, "data")
     records.append(("version", b"3\n"))
-    write_records(f, name, records)
+    write_records(f, name, records, check_parent=True)   # (torch.save's words)
 
 
 def storage_records(pickler, folder):
