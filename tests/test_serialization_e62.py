@@ -171,3 +171,15 @@ def test_deepcopy_of_parameters_and_alone():
 def test_save_into_a_missing_folder_names_it(tmp_path):
     with pytest.raises(RuntimeError, match=r"Parent directory .*nope does not exist\."):
         gpujit.save({"x": gpujit.ones(1)}, tmp_path / "nope" / "a.pt")
+
+
+def test_storage_of_a_channels_last_tensor():
+    # (was "ValueError: ndarray is not contiguous"; torch 2.13's values: memory order)
+    x = gpujit.arange(24.).reshape(1, 2, 3, 4).to(memory_format=gpujit.channels_last)
+    assert x.untyped_storage().nbytes() == 96
+    assert x.storage().tolist()[:6] == [0.0, 12.0, 1.0, 13.0, 2.0, 14.0]
+    x.storage()[1] = 100.0
+    assert x[0, :, 0, 0].tolist() == [0.0, 100.0]
+    s = _round({"s": x.untyped_storage()})["s"]
+    assert s.size() == 96
+    np.testing.assert_array_equal(np.frombuffer(bytes(s.tolist()), "<f4")[:3], [0, 100, 1])

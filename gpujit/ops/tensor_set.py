@@ -101,6 +101,10 @@ def _over_storage(storage, dtype, offset, size, stride):
         return None
     if isinstance(src, np.ndarray):
         root, _ = _root_array(src)
+        if not (root.flags.c_contiguous or root.flags.f_contiguous):
+            # (a channels_last allocation: a buffer must be contiguous; its 1-D memory)
+            from .views_strided import _memory_of
+            root = _memory_of(root)
         return np.ndarray(size, dtype.np, buffer=root, offset=start, strides=byte_strides)
     import cupy
     mem = src.data.mem
