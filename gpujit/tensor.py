@@ -762,6 +762,12 @@ class Tensor:
         return self.__reduce__()
 
     def __deepcopy__(self, memo):
+        if not self.is_leaf:             # (torch 2.13's refusal, word for word)
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the "
+                "deepcopy protocol at the moment.  If you were attempting to deepcopy a "
+                "module, this may be because of a torch.nn.utils.weight_norm usage, see "
+                "https://github.com/pytorch/pytorch/pull/103001")
         t = _copy_sharing(self, memo)
         if t is None:                    # (a leaf, as torch's: no CloneBackward)
             t = self.detach().clone()

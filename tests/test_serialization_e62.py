@@ -183,3 +183,13 @@ def test_storage_of_a_channels_last_tensor():
     s = _round({"s": x.untyped_storage()})["s"]
     assert s.size() == 96
     np.testing.assert_array_equal(np.frombuffer(bytes(s.tolist()), "<f4")[:3], [0, 100, 1])
+
+
+def test_deepcopy_of_a_non_leaf_is_refused():
+    x = gpujit.arange(3.0, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"Only Tensors created explicitly by the user "
+                                           r"\(graph leaves\) support the deepcopy protocol"):
+        copy.deepcopy({"y": x * 2})
+    with gpujit.no_grad():
+        assert copy.deepcopy(x * 2).tolist() == [0.0, 2.0, 4.0]
+    assert copy.deepcopy(x.detach()[1:]).tolist() == [1.0, 2.0]
