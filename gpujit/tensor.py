@@ -8,6 +8,7 @@ new_zeros, ...) are written in _tensor_conversions.py and set on Tensor at impor
 """
 from __future__ import annotations
 
+import sys
 import warnings
 from collections import OrderedDict
 
@@ -766,7 +767,15 @@ class Tensor:
         return self.__reduce__()
 
     def __deepcopy__(self, memo):
-        t = self.clone()
+        if not self.is_leaf:             # (torch 2.13's refusal, word for word)
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the "
+                "deepcopy protocol at the moment.  If you were attempting to deepcopy a "
+                "module, this may be because of a torch.nn.utils.weight_norm usage, see "
+                "https://github.com/pytorch/pytorch/pull/103001")
+        t = _copy_sharing(self, memo)
+        if t is None:                    # (a leaf, as torch's: no CloneBackward)
+            t = self.detach().clone()
         if self.requires_grad:
             t._set_requires_grad(True)
         memo[id(self)] = t
@@ -799,6 +808,30 @@ class Tensor:
 
 
 _GETITEM = _SETITEM = None
+
+
+def _copy_sharing(t, memo):
+    """A copy of dense tensor t on a copy of its storage, one per storage in this deepcopy
+    (memo), so views deep-copied together still share (PyTorch's deepcopy copies the
+    storage once: {'a': x, 'b': x.t()}); None for others (meta, float8, subclasses)."""
+    if type(t) is not Tensor and type(t).__name__ != "Parameter":
+        return None
+    a = t._data
+    if t._device.type not in ("cpu", "cuda") or t._dtype.__class__ is not _dt.dtype \
+            or not hasattr(a, "strides") or not a.size:
+        return None
+    from .ops.views_strided import storage_of
+    from .ops.registry import wrap
+    flat, offset = storage_of(a)
+    addr = flat.__array_interface__["data"][0] if hasattr(flat, "__array_interface__") \
+        else flat.data.ptr
+    key = ("gpujit.storage", addr, flat.size, flat.dtype.str)
+    new = memo.get(key)
+    if new is None:
+        new = memo[key] = flat.copy()
+    xp = sys.modules[type(new).__module__.split(".")[0]]
+    view = xp.lib.stride_tricks.as_strided(new[offset:], shape=a.shape, strides=a.strides)
+    return wrap(view, t._dtype, t._device)
 
 
 def _indexing_fns():

@@ -63,7 +63,9 @@ class Parameter(Tensor):
 
     def __deepcopy__(self, memo):
         # (type(self): a subclass's copy is of the subclass, as torch's)
-        p = type(self)(Tensor.clone(self), self.requires_grad)
+        from ..tensor import _copy_sharing     # (a view of a storage copied once)
+        data = _copy_sharing(self, memo)
+        p = type(self)(Tensor.clone(self) if data is None else data, self.requires_grad)
         memo[id(self)] = p
         return p
 

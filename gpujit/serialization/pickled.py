@@ -35,6 +35,8 @@ import threading
 import warnings
 import zipfile
 
+from ..storage import TypedStorage, UntypedStorage
+
 __all__ = ["save", "load"]
 
 _STORAGE_DTYPES = {"Bool": "bool", "Byte": "uint8", "Char": "int8", "Short": "int16",
@@ -87,6 +89,11 @@ class _SavedStorage:
 _PLAIN = frozenset({type(None), bool, int, float, complex, str, bytes, tuple, list, dict})
 
 
+def _dt_uint8():
+    from .. import dtypes as _dt
+    return _dt.uint8
+
+
 class _Pickler(pickle._Pickler):
     """The pure-Python pickler (its save_global can be overridden) writing gpujit tensors,
     parameters, dtypes and devices as PyTorch's save does."""
@@ -97,7 +104,11 @@ class _Pickler(pickle._Pickler):
         self._hooks = collections.OrderedDict()
 
     def persistent_id(self, obj):
-        if isinstance(obj, _SavedStorage) and obj.type_name in _UNTYPED_SAVED:
+        from ..storage import UntypedStorage, TypedStorage
+        if isinstance(obj, (UntypedStorage, TypedStorage)):
+            obj = self._bare_storage(obj)     # (a storage pickled itself: its record)
+        if isinstance(obj, _SavedStorage) and (obj.type_name in _UNTYPED_SAVED
+                                               or getattr(obj, "untyped", False)):
             # (no legacy storage class: PyTorch writes an UntypedStorage of bytes)
             return ("storage", _Global("torch.storage", "UntypedStorage"), obj.key,
                     obj.location, int(obj.flat.nbytes))
@@ -200,6 +211,33 @@ class _Pickler(pickle._Pickler):
                 (storage, offset, tuple(t.shape), tuple(t.stride()), params,
                  t.requires_grad, self._hooks))
 
+    def _bare_storage(self, s):
+        """The record of a storage saved as itself (torch.save(x.untyped_storage())): its
+        tensor's record where it is that tensor's whole storage in its dtype (shared with
+        the tensors saved beside it, as PyTorch's), else a record of its own elements (an
+        UntypedStorage's bytes: torch.storage.UntypedStorage, loaded as uint8)."""
+        from ..storage import UntypedStorage
+        untyped = isinstance(s, UntypedStorage)
+        u = s if untyped else s.untyped()
+        t = u._tensor
+        dt = _dt_uint8() if untyped else s.dtype
+        if t.dtype is dt and u._offset == 0 and t._device.type != "meta":
+            return self._storage(t)[0]
+        flat = u._bytes() if untyped else s._elements()
+        if t._device.type == "meta":
+            raise RuntimeError("gpujit.save: a bare meta storage cannot be saved")
+        addr = (flat.__array_interface__["data"][0] if hasattr(flat, "__array_interface__")
+                else flat.data.ptr)
+        k = (addr, flat.size, "untyped" if untyped else dt.name)
+        rec = self.storages.get(k)
+        if rec is None:
+            rec = _SavedStorage(str(len(self.storages)), "Byte" if untyped else dt.short_name,
+                                str(s.device), flat)
+            # (uint16 / float8 have no typed storage class in torch: their bytes, untyped)
+            rec.untyped = untyped or dt.short_name in _UNTYPED_SAVED
+            self.storages[k] = rec
+        return rec
+
     def _storage(self, t):
         from ..ops.views_strided import storage_of
         a = t._data
@@ -266,7 +304,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
         records.append(("byteorder", sys.byteorder.encode()))
     records += storage_records(pickler, "data")
     records.append(("version", b"3\n"))
-    write_records(f, name, records)
+    write_records(f, name, records, check_parent=True)   # (torch.save's words)
 
 
 def storage_records(pickler, folder):
@@ -366,7 +404,8 @@ def _legacy_save(obj, f, protocol):
     pickle.dump([st.key for st in stores], buf, protocol=protocol)
     for st in stores:
         data = _storage_bytes(st)
-        numel = len(data) if st.type_name in _UNTYPED_SAVED else int(st.flat.size)
+        numel = len(data) if st.type_name in _UNTYPED_SAVED or getattr(st, "untyped", False) \
+            else int(st.flat.size)
         buf.write(struct.pack("<q", numel))
         buf.write(data)
     if isinstance(f, (str, os.PathLike)):
@@ -427,14 +466,31 @@ class _StorageType:
             self.dtype_name = "int16"       # (the bits; the tensor's values: float32 carrier)
 
 
-class _LoadedStorage:
+class _LoadedStorage(TypedStorage):
     """A storage read from the file: a flat array on its device. `map_location` callables
-    get one of these, as PyTorch's get a storage, and may return it or `.cpu()`/`.cuda()`."""
+    get one of these, as PyTorch's get a storage, and may return it or `.cpu()`/`.cuda()`.
+    A storage saved bare (torch.save(x.storage())) loads as one: a TypedStorage, as
+    PyTorch's (an UntypedStorage's: of uint8), over the memory its tensors view."""
 
     def __init__(self, flat, device, dtype=None):
         from .. import dtypes as _dt
         self.flat, self.device = flat, device
         self.dtype = dtype or _dt.from_numpy_dtype(flat.dtype)   # (bfloat16: a float32 flat)
+        self._typed = None
+
+    @property
+    def _untyped_storage(self):
+        # (made when first asked: most loaded storages only rebuild tensors)
+        if self._typed is None:
+            from ..ops.registry import wrap
+            from .. import dtypes as _dt
+            if self.dtype in _dt.FLOAT8_TYPES:
+                from ..ops.float8 import make
+                t = make(self.flat, self.dtype, self.device)
+            else:
+                t = wrap(self.flat, self.dtype, self.device)
+            self._typed = UntypedStorage._of(t)
+        return self._typed
 
     def _moved(self, device):
         from ..device import resolve
@@ -1023,7 +1079,24 @@ def _cuda_deserialize(obj, location):
     return None
 
 
-_package_registry = [(10, _cpu_tag, _cpu_deserialize), (20, _cuda_tag, _cuda_deserialize)]
+def _meta_tag(obj):
+    if obj.device.type == "meta":
+        return "meta"
+    return None
+
+
+def _meta_deserialize(obj, location):
+    """map_location='meta': the storage's size on the meta device, no bytes (torch's)."""
+    if location == "meta":
+        from .._meta import MetaArray, META
+        if obj.device.type == "meta":
+            return obj
+        return _LoadedStorage(MetaArray(obj.flat.shape, obj.flat.dtype), META, obj.dtype)
+    return None
+
+
+_package_registry = [(10, _cpu_tag, _cpu_deserialize), (20, _cuda_tag, _cuda_deserialize),
+                     (22, _meta_tag, _meta_deserialize)]
 
 
 def register_package(priority, tagger, deserializer):
