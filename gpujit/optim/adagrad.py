@@ -7,7 +7,7 @@ from ..device import cpu as _cpu, xp_for
 from ..ops.registry import wrap as _wrap
 from ._flags import check_fused, check_lr
 from .optimizer import (_ElementwiseOptimizer, _on_device, add_alpha_, addcdiv_, addcmul_,
-                        effective_grad, lr_value, scalar_dtype)
+                        effective_grad, lr_value, reduced_grad, scalar_dtype)
 
 __all__ = ["Adagrad", "Adadelta"]
 
@@ -93,10 +93,7 @@ class Adagrad(_ElementwiseOptimizer):
     def _update_reduced(self, p, g, s, h, step, fresh):
         """torch's _single_tensor_adagrad on bfloat16 / float16 Tensors (every op rounds)."""
         lr, lr_decay, eps, weight_decay, maximize = h
-        if maximize:
-            g = -g
-        if weight_decay != 0:
-            g = g.add(p, alpha=weight_decay)
+        g = reduced_grad(p, g, maximize, weight_decay)
         clr = lr / (1 + (step - 1) * lr_decay)
         state_sum = s["sum"]
         state_sum.addcmul_(g, g, value=1)
@@ -191,10 +188,7 @@ class Adadelta(_ElementwiseOptimizer):
     def _update_reduced(self, p, g, s, h, step, fresh):
         """torch's _single_tensor_adadelta on bfloat16 / float16 Tensors (every op rounds)."""
         lr, rho, eps, weight_decay, maximize = h
-        if maximize:
-            g = -g
-        if weight_decay != 0:
-            g = g.add(p, alpha=weight_decay)
+        g = reduced_grad(p, g, maximize, weight_decay)
         square_avg, acc_delta = s["square_avg"], s["acc_delta"]
         square_avg.mul_(rho).addcmul_(g, g, value=1 - rho)
         std = square_avg.add(eps).sqrt_()

@@ -6,7 +6,7 @@ import math
 from ..tensor import Tensor
 from ._flags import CAPTURABLE_DEVICES_NO_XLA, check_fused, check_lr
 from .optimizer import (_ElementwiseOptimizer, addcdiv_, addcmul_, effective_grad, lerp_,
-                        lr_value)
+                        lr_value, reduced_grad)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -119,13 +119,7 @@ class Adam(_ElementwiseOptimizer):
         """torch's _single_tensor_adam on bfloat16 / float16 Tensors (every op rounds: a decoupled
         decay p * (1 - lr * wd) that rounds back to p is lost, as in torch)."""
         lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled = h
-        if maximize:
-            g = -g
-        if weight_decay != 0:
-            if decoupled:
-                p.mul_(1 - lr * weight_decay)
-            else:
-                g = g.add(p, alpha=weight_decay)
+        g = reduced_grad(p, g, maximize, weight_decay, lr, decoupled)
         exp_avg, exp_avg_sq = s["exp_avg"], s["exp_avg_sq"]
         exp_avg.lerp_(g, 1 - beta1)
         exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)

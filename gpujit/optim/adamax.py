@@ -7,7 +7,7 @@ import numpy as np
 
 from ._flags import CAPTURABLE_DEVICES_NO_XLA, check_lr
 from .optimizer import (_ElementwiseOptimizer, _muladd_, addcdiv_, addcmul_, effective_grad,
-                        lerp_, lr_value, multi_tensor)
+                        lerp_, lr_value, multi_tensor, reduced_grad)
 
 __all__ = ["Adamax", "NAdam", "RAdam"]
 
@@ -96,10 +96,7 @@ class Adamax(_AdamFamily):
     def _update_reduced(self, p, g, s, h, step, fresh):
         """torch's _single_tensor_adamax on bfloat16 / float16 Tensors (every op rounds)."""
         lr, beta1, beta2, eps, weight_decay, maximize = h
-        if maximize:
-            g = -g
-        if weight_decay != 0:
-            g = g.add(p, alpha=weight_decay)
+        g = reduced_grad(p, g, maximize, weight_decay)
         exp_avg, exp_inf = s["exp_avg"], s["exp_inf"]
         exp_avg.lerp_(g, 1 - beta1)
         exp_inf.copy_(exp_inf.mul_(beta2).maximum(g.abs().add_(eps)))
@@ -181,14 +178,8 @@ class NAdam(_AdamFamily):
         denominator under foreach) on bfloat16 / float16 Tensors (every op rounds)."""
         (lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled, maximize,
          multi) = h
-        if maximize:
-            g = -g
         bias_correction2 = 1 - beta2 ** step
-        if weight_decay != 0:
-            if decoupled:
-                p.mul_(1 - lr * weight_decay)
-            else:
-                g = g.add(p, alpha=weight_decay)
+        g = reduced_grad(p, g, maximize, weight_decay, lr, decoupled)
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
         mu_product = s["mu_product"]
@@ -287,13 +278,7 @@ class RAdam(_AdamFamily):
         """torch's _single_tensor_radam (foreach: _multi_tensor_radam's buffer) on bfloat16 /
         float16 Tensors (every op rounds)."""
         lr, beta1, beta2, eps, weight_decay, decoupled, maximize, multi = h
-        if maximize:
-            g = -g
-        if weight_decay != 0:
-            if decoupled:
-                p.mul_(1 - lr * weight_decay)
-            else:
-                g = g.add(p, alpha=weight_decay)
+        g = reduced_grad(p, g, maximize, weight_decay, lr, decoupled)
         exp_avg, exp_avg_sq = s["exp_avg"], s["exp_avg_sq"]
         exp_avg.lerp_(g, 1 - beta1)
         exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)

@@ -811,6 +811,20 @@ def effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay):
     return g
 
 
+def reduced_grad(p, g, maximize, weight_decay, lr=0.0, decoupled=False):
+    """effective_grad's twin for the Tensor-op updates (_update_reduced): -g when
+    maximizing, then L2's g + weight_decay * p, or the decoupled decay p *= 1 - lr * wd
+    (AdamW's, NAdam's / RAdam's decoupled_weight_decay), as torch's single-tensor ones."""
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        if decoupled:
+            p.mul_(1 - lr * weight_decay)
+        else:
+            g = g.add(p, alpha=weight_decay)
+    return g
+
+
 def add_alpha_(xp, a, b, alpha, tmp):
     """a += alpha * b as PyTorch's a.add_(b, alpha=alpha) computes it: one fused
     multiply-add for floating arrays (ops/pointwise._fma_alpha: the optimizers' single-

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ._flags import check_lr
 from .optimizer import (_ElementwiseOptimizer, add_alpha_, addcdiv_, addcmul_, effective_grad,
-                        lerp_)
+                        lerp_, reduced_grad)
 
 __all__ = ["RMSprop"]
 
@@ -87,10 +87,7 @@ class RMSprop(_ElementwiseOptimizer):
     def _update_reduced(self, p, g, s, h, step, fresh):
         """torch's _single_tensor_rmsprop on bfloat16 / float16 Tensors (every op rounds)."""
         lr, alpha, eps, weight_decay, momentum, centered, maximize = h
-        if maximize:
-            g = -g
-        if weight_decay != 0:
-            g = g.add(p, alpha=weight_decay)
+        g = reduced_grad(p, g, maximize, weight_decay)
         square_avg = s["square_avg"]
         square_avg.mul_(alpha).addcmul_(g, g, value=1 - alpha)
         if centered:

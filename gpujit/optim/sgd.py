@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ._flags import check_fused, check_lr
-from .optimizer import _ElementwiseOptimizer, add_alpha_, effective_grad
+from .optimizer import _ElementwiseOptimizer, add_alpha_, effective_grad, reduced_grad
 
 __all__ = ["SGD"]
 
@@ -75,10 +75,7 @@ class SGD(_ElementwiseOptimizer):
     def _update_reduced(self, p, g, s, h, step, fresh):
         """torch's _single_tensor_sgd on bfloat16 / float16 Tensors (every op rounds)."""
         lr, momentum, dampening, weight_decay, nesterov, maximize = h
-        if maximize:
-            g = -g
-        if weight_decay != 0:
-            g = g.add(p, alpha=weight_decay)
+        g = reduced_grad(p, g, maximize, weight_decay)
         if momentum != 0:
             buf = s["momentum_buffer"]
             if fresh:
