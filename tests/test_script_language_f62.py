@@ -1,0 +1,120 @@
+"""TorchScript language corners from session 62's fuzz, against torch.jit.script 2.13
+(expected values written from torch 2.13's runs; torch is not imported here)."""
+import io
+from typing import List
+
+import pytest
+
+import gpujit as torch
+from gpujit.frontend.script.errors import FrontendError
+
+
+# ---------------------------------------------------------------- bare `tuple` annotations
+
+def ret_tuple() -> tuple:
+    return (1, 2.0)
+
+
+def calls_ret_tuple():
+    y = ret_tuple()
+    return y
+
+
+def tuple_param(t: tuple) -> int:
+    return 1
+
+
+def passes_tuple(x: int) -> int:
+    return tuple_param((x, 2.0))
+
+
+def list_of_any_tuple(x: int):
+    l: List[tuple] = [(x, 1), (2.0,)]
+    return l
+
+
+def annotated_local():
+    x: tuple = (1, 2.0)
+    x = (3, 4)
+    return x
+
+
+def indexes_any_tuple():
+    x: tuple = (1, 2.0)
+    return x[0]
+
+
+def unpacks_any_tuple(x: int):
+    t: tuple = (x, "a")
+    a, b = t
+    return b
+
+
+def test_bare_tuple_is_any_tuple():
+    # torch 2.13: `tuple` is AnyTupleType (printed `tuple`), any tuple is one
+    s = torch.jit.script(calls_ret_tuple)
+    assert s() == (1, 2.0)
+    assert "tuple = prim::CallFunction" in str(s.graph)
+    assert torch.jit.script(passes_tuple)(3) == 1
+    s = torch.jit.script(list_of_any_tuple)
+    assert s(1) == [(1, 1), (2.0,)]
+    assert "tuple[] = prim::ListConstruct" in str(s.graph)
+    assert torch.jit.script(annotated_local)() == (3, 4)
+    assert "def ret_tuple() -> tuple:" in torch.jit.script(ret_tuple).code
+
+
+def test_bare_tuple_save_load():
+    b = io.BytesIO()
+    torch.jit.save(torch.jit.script(calls_ret_tuple), b)
+    b.seek(0)
+    assert torch.jit.load(b)() == (1, 2.0)
+
+
+@pytest.mark.parametrize("fn", [indexes_any_tuple, unpacks_any_tuple])
+def test_any_tuple_elements_unreadable(fn):
+    # torch: "'tuple' object is not subscriptable" / "Provided tuple is not fully defined"
+    with pytest.raises(FrontendError):
+        torch.jit.script(fn)
+
+
+# ---------------------------------------------------------------- `[]` typed by its use
+
+def count_int(x: int):
+    return [].count(x)
+
+
+def index_float(x: float):
+    return [].index(x)
+
+
+def remove_str(x: str):
+    [].remove(x)
+    return 1
+
+
+def count_tensor(x: torch.Tensor):
+    return [].count(x)
+
+
+def variable_count(x: int):
+    xs = []
+    return xs.count(x)
+
+
+def test_empty_literal_method_takes_argument_type():
+    s = torch.jit.script(count_int)
+    assert s(3) == 0
+    assert "int[] = prim::ListConstruct()" in str(s.graph)
+    assert torch.jit.script(count_tensor)(torch.ones(2)) == 0
+    s = torch.jit.script(index_float)
+    assert "float[] = prim::ListConstruct()" in str(s.graph)
+    with pytest.raises(Exception, match="is not in list"):
+        s(1.0)
+    # (torch 2.13 compiles it; its dead-code pass drops the removal from a fresh list)
+    assert torch.jit.script(remove_str)("a") == 1
+
+
+def test_empty_list_variable_stays_tensor_list():
+    # torch 2.13 refuses: `xs = []` is a List[Tensor], not a literal at the call
+    with pytest.raises(FrontendError):
+        torch.jit.script(variable_count)
