@@ -1,7 +1,7 @@
 """TorchScript language corners from session 62's fuzz, against torch.jit.script 2.13
 (expected values written from torch 2.13's runs; torch is not imported here)."""
 import io
-from typing import List
+from typing import Dict, List, Tuple
 
 import pytest
 
@@ -118,3 +118,40 @@ def test_empty_list_variable_stays_tensor_list():
     # torch 2.13 refuses: `xs = []` is a List[Tensor], not a literal at the call
     with pytest.raises(FrontendError):
         torch.jit.script(variable_count)
+
+
+# ---------------------------------------------------------------- sorted([])
+
+def sorted_empty_in_dict(keys: List[str]):
+    d: Dict[str, int] = dict(zip(keys, sorted([])))
+    return d
+
+
+def sorted_empty_annotated():
+    y: List[int] = sorted([])
+    return y
+
+
+def seed_2176(p0: float, p1: Dict[str, int], p2: bool) -> Tuple[str, str, str, str]:
+    v1: Dict[str, int] = dict(zip([str(x) for x in sorted([])], sorted([])))
+    p1 = v1
+    p1 = dict(zip(("1.5" + "é").split(' '), sorted([7])))
+    return (str(p0), str(p1), str(p2), str(v1),)
+
+
+def list_empty_annotated():
+    y: List[int] = list([])
+    return y
+
+
+def test_sorted_of_empty_literal_is_int_list():
+    # torch 2.13: `[]` matches aten::sorted.int, the first overload: an int[]
+    assert torch.jit.script(sorted_empty_in_dict)(["a"]) == {}
+    s = torch.jit.script(sorted_empty_annotated)
+    assert s() == []
+    assert "int[] = aten::sorted" in str(s.graph)
+    assert torch.jit.script(seed_2176)(0.1, {"abc": 7}, False) == (
+        "0.10000000000000001", "{1.5é: 7}", "False", "{}")
+    # (no context typing in general: torch refuses list([]) for a List[int])
+    with pytest.raises(FrontendError):
+        torch.jit.script(list_empty_annotated)
