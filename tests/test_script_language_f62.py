@@ -155,3 +155,31 @@ def test_sorted_of_empty_literal_is_int_list():
     # (no context typing in general: torch refuses list([]) for a List[int])
     with pytest.raises(FrontendError):
         torch.jit.script(list_empty_annotated)
+
+
+# ---------------------------------------------------------------- a 0-dim Tensor for a number
+
+def floordiv_true(x: torch.Tensor):
+    return x // True
+
+
+def floordiv_flag(x: torch.Tensor, b: bool):
+    return x // b
+
+
+def floordiv_two(x: torch.Tensor):
+    return x // 2
+
+
+def test_tensor_floordiv_bool_is_int_floordiv():
+    # torch 2.13: a bool is no number: floordiv.int(IntImplicit(x), Int(b)), an int
+    s = torch.jit.script(floordiv_true)
+    assert "aten::IntImplicit" in str(s.graph)
+    assert s(torch.tensor(5)) == 5 and isinstance(s(torch.tensor(5)), int)
+    with pytest.raises(RuntimeError, match="Cannot input a tensor of type Float"):
+        s(torch.tensor(2.5))
+    with pytest.raises(RuntimeError, match="dimension other than 0"):
+        s(torch.tensor([5]))
+    assert torch.jit.script(floordiv_flag)(torch.tensor(7), True) == 7
+    # (a number divisor stays the Tensor floor_divide)
+    assert torch.jit.script(floordiv_two)(torch.tensor([5])).tolist() == [2]
