@@ -183,3 +183,43 @@ def test_tensor_floordiv_bool_is_int_floordiv():
     assert torch.jit.script(floordiv_flag)(torch.tensor(7), True) == 7
     # (a number divisor stays the Tensor floor_divide)
     assert torch.jit.script(floordiv_two)(torch.tensor([5])).tolist() == [2]
+
+
+def atan2_float(x: torch.Tensor):
+    return torch.atan2(x, 1.0)
+
+
+def fmod_of_float(x: torch.Tensor):
+    return torch.fmod(2.0, x)
+
+
+def log_base(x: torch.Tensor):
+    return torch.log(2.0, x)
+
+
+def gcd_int(x: torch.Tensor):
+    return torch.gcd(x, 2)
+
+
+def max_number_tensor(x: torch.Tensor):
+    return torch.max(1.0, x)
+
+
+def test_zero_dim_tensor_to_python_number_overload():
+    # torch 2.13: no overload takes (Tensor, float) as it is, so the conversion pass
+    # picks atan2.float(FloatImplicit(x), 1.0): a float (a tensor with dims raises)
+    s = torch.jit.script(atan2_float)
+    assert "aten::FloatImplicit" in str(s.graph)
+    v = s(torch.tensor(2.5))
+    assert isinstance(v, float) and v == pytest.approx(1.1902899496825317, abs=1e-15)
+    with pytest.raises(RuntimeError, match="dimension other than 0"):
+        s(torch.tensor([2.5]))
+    assert torch.jit.script(fmod_of_float)(torch.tensor(2.5)) == 2.0
+    assert torch.jit.script(log_base)(torch.tensor(3)) == pytest.approx(0.6309297535714574,
+                                                                       abs=1e-15)
+    s = torch.jit.script(gcd_int)
+    assert s(torch.tensor(3)) == 1
+    with pytest.raises(RuntimeError, match="Cannot input a tensor of type Float"):
+        s(torch.tensor(2.5))
+    with pytest.raises(FrontendError):      # (torch 2.13 refuses max(number, Tensor))
+        torch.jit.script(max_number_tensor)

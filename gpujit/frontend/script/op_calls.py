@@ -575,7 +575,7 @@ class OpCallMixin:
             elif isinstance(x.type, T.BoolType) and calls.bool_as_number(op, p):
                 x = self.scalar(calls.bool_as_number(op, p), x, node=node)
             elif isinstance(x.type, T.TensorType) and not p.type.is_tensor:
-                x = self.tensor_as_number(x, calls.tensor_as_number(op, p))
+                x = self.tensor_as_number(x, calls.tensor_as_number(op, p, any_op=True))
             elif isinstance(x.type, T.NumberType) and \
                     (conv := calls.number_as_int_or_float(op, p)):
                 x = self.scalar(conv, x, node=node)
