@@ -223,3 +223,17 @@ def test_zero_dim_tensor_to_python_number_overload():
         s(torch.tensor(2.5))
     with pytest.raises(FrontendError):      # (torch 2.13 refuses max(number, Tensor))
         torch.jit.script(max_number_tensor)
+
+
+def number_tensor_compares(x: torch.Tensor, n: int):
+    return torch.ge(n, x), torch.lt(1.5, x), torch.eq(2, x), torch.ne(n, x)
+
+
+def test_torch_compare_of_number_and_tensor_mirrors():
+    # torch 2.13: ge(n, x) is le(x, n), lt(1.5, x) gt(x, 1.5): bool tensors
+    s = torch.jit.script(number_tensor_compares)
+    g = str(s.graph)
+    assert "aten::le" in g and "aten::gt" in g and "IntImplicit" not in g
+    r = s(torch.tensor([1.0, 2.0, 3.0]), 2)
+    assert [t.tolist() for t in r] == [[True, True, False], [False, True, True],
+                                       [False, True, False], [True, False, True]]
