@@ -242,3 +242,11 @@ def test_torch_compare_of_number_and_tensor_mirrors():
     r = s(torch.tensor([1.0, 2.0, 3.0]), 2)
     assert [t.tolist() for t in r] == [[True, True, False], [False, True, True],
                                        [False, True, False], [True, False, True]]
+
+
+def test_bare_tuple_parameter_takes_no_python_value():
+    # torch 2.13 compiles it, but its toIValue converts no Python value to a bare tuple
+    s = torch.jit.script(tuple_param)
+    with pytest.raises(RuntimeError, match="Cast error details: toIValue\\(\\) cannot handle "
+                                           "converting to type: tuple"):
+        s((1, 2.0))
