@@ -33,6 +33,14 @@ def list_of_any_tuple(x: int):
     return l
 
 
+def is_a_tuple(t: tuple) -> bool:
+    return isinstance(t, tuple)
+
+
+def asks_is_a_tuple(x: int):
+    return is_a_tuple((x, 1))
+
+
 def annotated_local():
     x: tuple = (1, 2.0)
     x = (3, 4)
@@ -60,6 +68,7 @@ def test_bare_tuple_is_any_tuple():
     assert s(1) == [(1, 1), (2.0,)]
     assert "tuple[] = prim::ListConstruct" in str(s.graph)
     assert torch.jit.script(annotated_local)() == (3, 4)
+    assert torch.jit.script(asks_is_a_tuple)(1) is True
     assert "def ret_tuple() -> tuple:" in torch.jit.script(ret_tuple).code
 
 
