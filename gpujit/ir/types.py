@@ -16,7 +16,7 @@ from .. import dtypes as _dt
 
 __all__ = ["Type", "TensorType", "IntType", "FloatType", "ComplexType", "BoolType", "StrType",
            "NoneType",
-           "DeviceType", "ScalarTypeType", "NumberType", "LayoutType", "AnyType",
+           "DeviceType", "ScalarTypeType", "NumberType", "LayoutType", "AnyType", "AnyTupleType",
            "GeneratorType", "FunctionType", "ListType", "FutureType", "AwaitType", "TupleType", "DictType", "SetType", "OptionalType",
            "UnionType", "ClassType", "InterfaceType", "NamedTupleType", "NamedReturnsType", "EnumType", "interface_mismatch",
            "class_type_of_object", "may_hold_tensor", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
@@ -127,13 +127,16 @@ NumberType = _simple("Scalar", "number")
 LayoutType = _simple("Layout", "int")
 GeneratorType = _simple("Generator")
 AnyType = _simple("Any")
+# a bare `tuple` annotation: TorchScript's AnyTupleType (any tuple is one; none of its
+# elements can be read: no indexing or unpacking), printed `tuple`
+AnyTupleType = _simple("tuple")
 FunctionType = _simple("Function")      # a function value (graph_for's fallback call)
 for _cls, _n in ((IntType, "IntType"), (FloatType, "FloatType"), (ComplexType, "ComplexType"),
                  (BoolType, "BoolType"),
                  (StrType, "StrType"), (NoneType, "NoneType"), (DeviceType, "DeviceType"),
                  (ScalarTypeType, "ScalarTypeType"), (NumberType, "NumberType"),
                  (LayoutType, "LayoutType"), (GeneratorType, "GeneratorType"),
-                 (AnyType, "AnyType"), (FunctionType, "FunctionType")):
+                 (AnyType, "AnyType"), (AnyTupleType, "AnyTupleType"), (FunctionType, "FunctionType")):
     _cls.__name__ = _cls.__qualname__ = _n
 
 
@@ -268,7 +271,7 @@ class TupleType(Type):
         if isinstance(other, TupleType) and not isinstance(other, NamedTupleType):
             return (len(self.elems) == len(other.elems)
                     and all(a.is_subtype_of(b) for a, b in zip(self.elems, other.elems)))
-        return Type.is_subtype_of(self, other)
+        return isinstance(other, AnyTupleType) or Type.is_subtype_of(self, other)
 
 
 

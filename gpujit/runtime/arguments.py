@@ -58,6 +58,8 @@ def _number(v):
 
 def _convert(v, t):
     """v as a value of IR type t, or _Mismatch."""
+    if isinstance(t, T.AnyTupleType):      # (a bare `tuple`: torch 2.13 takes none from Python)
+        raise _Mismatch("toIValue() cannot handle converting to type: tuple")
     if isinstance(t, T.TensorType):
         if v is None or isinstance(v, _reg._Tensor):     # None: as TorchScript allows
             return v

@@ -161,12 +161,22 @@ def _delete(c, k, where=None):
     return c
 
 
+def _streamed(x) -> str:
+    """x as C++'s `ostream << x` writes it in TorchScript's message: a float as %g
+    ('1', '-0', '0.333333'), a bool as 1 / 0."""
+    if isinstance(x, bool):
+        return str(int(x))
+    if isinstance(x, float):
+        return format(x, "g")
+    return script_str(x)
+
+
 def _index(c, x, where=None):
     """xs.index(x) (aten::index.list): "'x' is not in list" where it is missing."""
     for i, v in enumerate(c):
         if v == x:
             return i
-    e = ValueError(f"'{script_str(x)}' is not in list")
+    e = ValueError(f"'{_streamed(x)}' is not in list")
     if where is None:
         raise e
     raise _located(e, where) from None

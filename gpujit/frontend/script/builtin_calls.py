@@ -58,7 +58,7 @@ _CAST = {T.IntType: "Int", T.FloatType: "Float"}
 # elements, so any element type gives torch's answer)
 _FIRST_LIST_PARAM = {"sum": T.ListType(T.INT), "min": T.ListType(T.INT),
                      "max": T.ListType(T.INT), "any": T.ListType(T.STR),
-                     "all": T.ListType(T.STR)}
+                     "all": T.ListType(T.STR), "sorted": T.ListType(T.INT)}
 
 
 # TorchScript's schema matching, in its second pass (with conversions), packs the

@@ -157,7 +157,7 @@ class CallExprMixin:
                 ast.fix_missing_locations(sub)
                 return self.expr(sub)
             if not found:
-                self_v = self.expr(func.value)
+                self_v = self.call_arg(func.value)   # (`[].count(x)`: an empty list literal)
                 if isinstance(self_v.type, T.TensorType) and func.attr in _FUNCTION_METHODS:
                     return self.function_method_call(self_v, func, node)
                 if isinstance(self_v.type, T.ClassType):

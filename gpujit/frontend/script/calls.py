@@ -216,7 +216,8 @@ def _fits(p, t, op, convert=False, lenient=True) -> bool:
     if convert and isinstance(t, T.BoolType) and not p.type.is_list and \
             p.type.base in ("int", "SymInt", "float"):
         return True          # TorchScript's implicit aten::Int / aten::Float of a bool
-    if convert and isinstance(t, T.TensorType) and tensor_as_number(op, p):
+    if convert and isinstance(t, T.TensorType) and \
+            tensor_as_number(op, p, any_op=convert == "numbers"):
         return True          # ... and aten::IntImplicit / FloatImplicit of a Tensor
     if convert and isinstance(t, T.NumberType) and number_as_int_or_float(op, p):
         return True          # ... and aten::Int / aten::Float of a number (x.item())
@@ -297,14 +298,14 @@ def number_as_int_or_float(op, p) -> str | None:
     return {"int": "Int", "SymInt": "Int", "float": "Float"}.get(p.type.base)
 
 
-def tensor_as_number(op, p) -> str | None:
+def tensor_as_number(op, p, any_op=False) -> str | None:
     """'IntImplicit' / 'FloatImplicit' / 'ScalarImplicit' when a Tensor passed for schema
     argument p of op (an int, float or Scalar, or an Optional one: TorchScript converts to
     Optional[T] as to T, so `x[:n]` and `x.argmax(n)` take a 0-dim tensor n; not a list) is
     converted to its value, as TorchScript's schema matching does (a 0-dim tensor; checked
     when it runs)."""
     from ...ops.scalar_ops import PYTHON_VALUED
-    if op.name in PYTHON_VALUED or p.type.is_list:
+    if (op.name in PYTHON_VALUED and not any_op) or p.type.is_list:
         return None
     return {"int": "IntImplicit", "SymInt": "IntImplicit", "float": "FloatImplicit",
             "Scalar": "ScalarImplicit"}.get(p.type.base)
@@ -413,6 +414,9 @@ def match_schema(op, args, kwargs, convert=False, lenient=True, pack=False):
     return Match(op, items)
 
 
+_NO_NUMBER_PASS = frozenset({"eq", "ne", "lt", "le", "gt", "ge", "max", "min"})
+
+
 def resolve(ops, args, kwargs):
     """(Match or None, [(op, reason)] of the overloads that did not fit)."""
     misses = []
@@ -428,6 +432,18 @@ def resolve(ops, args, kwargs):
            for a in list(args) + list(kwargs.values()) if not isinstance(a, tuple)):
         for op in ops:    # then with a bool / Tensor / number converted to a number argument
             m = match_schema(op, args, kwargs, convert=True)
+            if isinstance(m, Match):
+                return m, misses
+    if any(isinstance(a.type, T.TensorType) for a in list(args) + list(kwargs.values())
+           if not isinstance(a, tuple)):
+        # then a Tensor to a Python-number overload's number too: torch.atan2(x0, 1.0)
+        # is atan2.float(FloatImplicit(x0), 1.0), a float, as TorchScript's conversions
+        # (not compares, whose (number, Tensor) builtins torch has and gpujit lacks, nor
+        # max / min: torch refuses those)
+        for op in ops:
+            if op.name.split("::")[-1].split(".")[0] in _NO_NUMBER_PASS:
+                continue
+            m = match_schema(op, args, kwargs, convert="numbers")
             if isinstance(m, Match):
                 return m, misses
     for op in ops:      # then with the trailing arguments packed into a list

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 
 from ...ir import types as T
-from .calls import describe_type
+from .calls import describe_type, is_empty_list_literal
 from .containers import elem_fits, _SORTABLE
 from .variables import unify
 
@@ -19,6 +19,8 @@ __all__ = ["ContainerMethodsMixin"]
 
 _LIST_METHODS = ("append, extend, insert, pop, remove, clear, sort, reverse, copy, count, "
                  "index")
+# element types of list.count / index / remove's concrete overloads (an empty `[]` takes one)
+_CONCRETE_ELEMS = (T.IntType, T.FloatType, T.BoolType, T.StrType, T.TensorType)
 _DICT_METHODS = "keys, values, items, get, setdefault, update, pop, popitem, clear, copy"
 _SET_METHODS = ("add, remove, discard, update, pop, clear, copy, union, intersection, "
                 "difference, symmetric_difference, issubset, issuperset, isdisjoint")
@@ -109,6 +111,12 @@ class ContainerMethodsMixin:
             return self.emit("aten::pop", [lst, i], [elem]).output
         if name in ("remove", "count", "index"):
             self.arity("list", name, args, (1,), node, f"xs.{name}(x)")
+            if is_empty_list_literal(lst) and isinstance(args[0].type, _CONCRETE_ELEMS) \
+                    and lst.type.elem != args[0].type:
+                # `[].count(x)`: the literal takes x's list type, as TorchScript's
+                # prim::EmptyListLiteral matches count.int / .float / .bool / .str / .Tensor
+                lst = self.empty_list_for_param(lst, T.ListType(args[0].type))
+                elem = lst.type.elem
             x = self.tensor_as_elem(args[0], elem)      # (concrete overloads: count.int)
             if not elem_fits(x.type, elem) and not (
                     isinstance(x.type, T.IntType) and isinstance(elem, T.FloatType)):

@@ -565,6 +565,13 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             return self.container_binop(opcls, lst, self.tensor_as_number(n, "IntImplicit"),
                                         node)
         if isinstance(a.type, T.TensorType) or isinstance(b.type, T.TensorType):
+            if name == "floordiv" and not inplace and isinstance(b.type, T.BoolType) and \
+                    isinstance(a.type, T.TensorType):
+                # x // True: a bool is no number, so TorchScript's first overload with
+                # conversions wins, floordiv.int(IntImplicit(x), Int(b)): an int result
+                # (not the Tensor floor_divide of `x // 1`; a float x raises at run time)
+                a = self.tensor_as_number(a, "IntImplicit")
+                return self.scalar(name, a, self.scalar("Int", b, node=node), node=node)
             if inplace and name in _INPLACE and isinstance(a.type, T.TensorType):
                 return self.call_op(_INPLACE[name], [a, b], {}, node, method=True)
             if not isinstance(a.type, T.TensorType):

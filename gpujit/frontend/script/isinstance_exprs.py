@@ -208,8 +208,8 @@ def static_isinstance(t, types):
         return verdicts.pop() if len(verdicts) == 1 else None
     for x in types:
         if isinstance(x, tuple):
-            if isinstance(t, x):
-                return True
+            if isinstance(t, x) or (T.TupleType in x and isinstance(t, T.AnyTupleType)):
+                return True     # (a bare `tuple` value is a tuple)
         elif t == x or (isinstance(t, T.TensorType) and isinstance(x, T.TensorType)) or \
                 t.is_subtype_of(x):
             return True

@@ -30,6 +30,10 @@ def _packs_varargs(pyfn, ops):
                op.schema.arguments[0].type.is_list for op in ops)
 
 
+# a compare with its operands swapped
+_MIRRORED = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
+
+
 class OpCallMixin:
     """ExprCompiler's registry-op calls (self is the compiler)."""
 
@@ -209,6 +213,12 @@ class OpCallMixin:
                                        [T.ListType(T.TENSOR)]).output]
         if name == "norm" and not functional and not self.archive_norm(args, kwargs):
             return self.norm_call(args, kwargs, node)   # (torch.functional.norm's body)
+        if not functional and name in _MIRRORED and len(args) == 2 and not kwargs and \
+                isinstance(args[0].type, (T.IntType, T.FloatType)) and \
+                isinstance(args[1].type, T.TensorType):
+            # torch.lt(2, x): TorchScript's builtin (number, Tensor) compares call the
+            # Tensor op mirrored, gt(x, 2), a bool tensor (not lt.int of IntImplicit(x))
+            name, args = _MIRRORED[name], [args[1], args[0]]
         ops = calls.candidates_for_function(name, functional)
         if functional and inspect.isfunction(pyfn) and kwargs and \
                 name not in library_functions.F_BUILTINS:
@@ -575,7 +585,7 @@ class OpCallMixin:
             elif isinstance(x.type, T.BoolType) and calls.bool_as_number(op, p):
                 x = self.scalar(calls.bool_as_number(op, p), x, node=node)
             elif isinstance(x.type, T.TensorType) and not p.type.is_tensor:
-                x = self.tensor_as_number(x, calls.tensor_as_number(op, p))
+                x = self.tensor_as_number(x, calls.tensor_as_number(op, p, any_op=True))
             elif isinstance(x.type, T.NumberType) and \
                     (conv := calls.number_as_int_or_float(op, p)):
                 x = self.scalar(conv, x, node=node)

@@ -130,6 +130,8 @@ class _Resolver:
             return T.NONE
         if obj is typing.Any:
             return T.ANY
+        if obj is tuple:        # torch 2.13: any tuple (bare typing.Tuple stays refused)
+            return T.AnyTupleType()
         if _hashable(obj) and obj in _BARE:
             self.bare(_BARE[obj])
         for flag, what in (("_gpujit_future", "Future"), ("_gpujit_await", "Await")):
