@@ -551,9 +551,11 @@ def chebyshev(xp, x, n, kind, shifted):
             closed = xp.where(_libm(xp, "cos", th / 2.0) != 1.0,
                               _libm(xp, "sin", (n + 0.5) * th) / _libm(xp, "sin", th / 2.0), fallback)
         loop = ~(top | bottom | inside) & (n >= 2)
-        two_y = y + y
-        rec = _recurrence(xp, loop, n, xp.ones_like(y), q1,
-                          lambda k, p, q: _fma_any(two_y, q, -p), 2)
+        rec = _long_recurrence(xp, "chebyshev", y, n, loop, q1)
+        if rec is None:
+            two_y = y + y
+            rec = _recurrence(xp, loop, n, xp.ones_like(y), q1,
+                              lambda k, p, q: _fma_any(two_y, q, -p), 2)
         r = xp.where(n == 0, 1.0, xp.where(n == 1, q1, rec))
         r = xp.where(inside, closed, r)
         r = xp.where(bottom, at_bottom, r)
@@ -583,16 +585,17 @@ def hermite(xp, x, n, physicists, limit):
 LONG_RECURRENCE = 256
 
 
-def _long_recurrence(xp, name, x, n, loop):
-    """The recurrence's values by _poly_kernels' ufunc when some element of `loop` runs
-    more than LONG_RECURRENCE steps (NumPy float32 / float64), else None."""
+def _long_recurrence(xp, name, x, n, loop, *args):
+    """The recurrence's values by _poly_kernels' ufunc (its arguments x, *args, n) when
+    some element of `loop` runs more than LONG_RECURRENCE steps (NumPy float32 / float64),
+    else None."""
     if xp is not np or x.dtype not in (np.float32, np.float64) or not bool(loop.any()):
         return None
     if float(np.max(np.where(loop, n, 0))) <= LONG_RECURRENCE:
         return None
     from . import _poly_kernels as _pk
     f = getattr(_pk, f"{name}_{'f32' if x.dtype == np.float32 else 'f64'}")
-    return f(x, np.where(loop, n, 0).astype(x.dtype))
+    return f(x, *args, np.where(loop, n, 0).astype(x.dtype))
 
 
 def laguerre(xp, x, n):
