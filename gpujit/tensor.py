@@ -752,9 +752,9 @@ class Tensor:
             return (rebuild_meta, args, state) if state else (rebuild_meta, args)
         a = self._data if self._device is _cpu else self._data.get()
         args = (a, self._dtype.name, str(self._device), self.requires_grad)
-        st = self.stride()
         if a.ndim > 1 and a.size and not self.is_contiguous():
             from .ops.memory_format import _dense
+            st = self.stride()
             if _dense(a.shape, st):      # (NumPy pickles C order: channels_last kept, as
                 args += (st,)            # torch's pickle keeps a tensor's strides)
         state = _own_attrs(self)
